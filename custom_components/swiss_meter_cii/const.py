@@ -1,0 +1,45 @@
+"""Constants shared by the integration's modules (config keys are a public contract)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+DOMAIN: Final = "swiss_meter_cii"
+
+# Config entry data (field keys of the setup wizard; external tests use them).
+CONF_PORT: Final = "port"
+CONF_SERIAL_FORMAT: Final = "serial_format"
+CONF_MODEL: Final = "model"
+CONF_ENCRYPTION_KEY: Final = "encryption_key"
+CONF_AUTHENTICATION_KEY: Final = "authentication_key"
+
+# Serial formats: "auto" probes the list in order and stores the one that worked.
+SERIAL_FORMAT_AUTO: Final = "auto"
+SERIAL_FORMATS: Final[tuple[str, ...]] = (
+    "2400_8E1",
+    "2400_8N1",
+    "9600_8N1",
+    "9600_8E1",
+    "38400_8N1",
+    "115200_8N1",
+)
+# The Austrian adapter concept asks the reader to find the meter's speed by itself.
+PROBE_ORDER: Final[tuple[str, ...]] = ("2400_8E1", "9600_8N1", "9600_8E1", "115200_8N1")
+
+# Options.
+CONF_MIN_INTERVAL: Final = "min_interval"  # seconds between state writes, 0 = every push
+CONF_SCALER_OVERRIDES: Final = "scaler_overrides"  # "1-0:32.7.0=-1, 1-0:31.7.0=-2"
+CONF_UNKNOWN_OBIS: Final = "unknown_obis"  # create (disabled) entities for unknown codes
+CONF_TIME_SOURCE: Final = "time_source"  # "meter" or "receive"
+TIME_SOURCE_METER: Final = "meter"
+TIME_SOURCE_RECEIVE: Final = "receive"
+
+DEFAULT_MIN_INTERVAL: Final = 0
+DEFAULT_UNKNOWN_OBIS: Final = True
+DEFAULT_TIME_SOURCE: Final = TIME_SOURCE_METER
+
+# Runtime.
+BACKOFF_MIN: Final = 1.0
+BACKOFF_MAX: Final = 60.0
+MIN_SILENCE_TIMEOUT: Final = 30.0  # entities go unavailable after 3x push interval, at least this
+PROBE_TIMEOUT: Final = 60.0  # live check in the wizard: wait up to this for two pushes

@@ -1,0 +1,149 @@
+"""Python shapes of A-XDR data that plain `int`/`bytes`/`str` cannot express.
+
+The A-XDR parser maps: null -> None, array -> list, structure -> tuple, boolean -> bool,
+all integer types and bcd -> int, enum -> DlmsEnum, octet-string -> bytes,
+visible/utf8-string -> str, float32/64 -> float, bit-string -> BitString,
+date-time/date/time (tags 0x19-0x1B) -> CosemDateTime/CosemDate/CosemTime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+
+NOT_SPECIFIED_DEVIATION = -0x8000  # 0x8000 read as signed 16 bit
+
+
+class DlmsEnum(int):
+    """An A-XDR enum (tag 0x16): an int that layouts can tell apart (unit of scaler_unit)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"DlmsEnum({int(self)})"
+
+
+@dataclass(frozen=True, slots=True)
+class BitString:
+    """An A-XDR bit-string: `bits` significant bits, MSB first, in `data`."""
+
+    bits: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CosemDate:
+    """COSEM date (5 bytes); 0xFF/0xFFFF fields are None."""
+
+    year: int | None
+    month: int | None
+    day: int | None
+    weekday: int | None
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> CosemDate:
+        """Parse 5 bytes (no validation beyond not-specified markers)."""
+        year = int.from_bytes(raw[0:2], "big")
+        return cls(
+            None if year == 0xFFFF else year,
+            None if raw[2] >= 0xFD else raw[2],
+            None if raw[3] >= 0xFD else raw[3],
+            None if raw[4] == 0xFF else raw[4],
+        )
+
+    def to_date(self) -> date | None:
+        """The calendar date, or None when a field is not specified or out of range."""
+        if self.year is None or self.month is None or self.day is None:
+            return None
+        try:
+            return date(self.year, self.month, self.day)
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True, slots=True)
+class CosemTime:
+    """COSEM time (4 bytes); 0xFF fields are None."""
+
+    hour: int | None
+    minute: int | None
+    second: int | None
+    hundredths: int | None
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> CosemTime:
+        """Parse 4 bytes."""
+        return cls(*(None if b == 0xFF else b for b in raw[0:4]))
+
+    def to_time(self) -> time | None:
+        """Wall-clock time, or None when hour/minute are not specified or out of range."""
+        if self.hour is None or self.minute is None:
+            return None
+        try:
+            return time(
+                self.hour, self.minute, self.second or 0, (self.hundredths or 0) * 10_000
+            )
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True, slots=True)
+class CosemDateTime:
+    """COSEM date-time (12 bytes): date, time, deviation and clock status.
+
+    `deviation` is in minutes as sent (None = not specified); the UTC offset is
+    -deviation (what Netz NÖ, amshan and the meters' displays agree on).
+    """
+
+    date: CosemDate
+    time: CosemTime
+    deviation: int | None
+    status: int | None
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> CosemDateTime:
+        """Parse 12 bytes."""
+        deviation = int.from_bytes(raw[9:11], "big", signed=True)
+        return cls(
+            CosemDate.from_bytes(raw[0:5]),
+            CosemTime.from_bytes(raw[5:9]),
+            None if deviation == NOT_SPECIFIED_DEVIATION else deviation,
+            None if raw[11] == 0xFF else raw[11],
+        )
+
+    @property
+    def dst(self) -> bool:
+        """Daylight saving flag of the clock status (bit 7)."""
+        return self.status is not None and bool(self.status & 0x80)
+
+    def to_datetime(self, local_tz: tzinfo) -> datetime | None:
+        """An aware datetime, or None when the date or time is not usable.
+
+        With a deviation the offset is exact; without one the stamp is wall time in
+        `local_tz` (Swiss E450s send deviation "not specified").
+        """
+        day = self.date.to_date()
+        clock = self.time.to_time()
+        if day is None or clock is None:
+            return None
+        naive = datetime.combine(day, clock)
+        if self.deviation is not None and -720 <= self.deviation <= 720:
+            return naive.replace(tzinfo=timezone(timedelta(minutes=-self.deviation)))
+        # Wall time: the DST flag picks the right side of an ambiguous autumn hour.
+        return naive.replace(tzinfo=local_tz, fold=0 if self.dst else 1)
+
+
+def obis_to_str(raw: bytes) -> str:
+    """6-byte logical name -> 'A-B:C.D.E.F' (the key format of every value)."""
+    a, b, c, d, e, f = raw
+    return f"{a}-{b}:{c}.{d}.{e}.{f}"
+
+
+def str_to_obis(text: str) -> bytes:
+    """'A-B:C.D.E.F' (or 'A-B:C.D.E', F=255) -> 6 bytes."""
+    ab, _, cdef = text.partition(":")
+    a, _, b = ab.partition("-")
+    parts = [int(a), int(b), *(int(p) for p in cdef.split("."))]
+    if len(parts) == 5:
+        parts.append(255)
+    return bytes(parts)

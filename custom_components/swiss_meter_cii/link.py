@@ -1,0 +1,69 @@
+"""Open the meter link: a serial device path or a URL (socket://, esphome://) via serialx."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import serialx
+
+CONNECT_TIMEOUT = 10.0
+
+_PARITY = {"N": serialx.Parity.NONE, "E": serialx.Parity.EVEN, "O": serialx.Parity.ODD}
+
+
+class LinkError(Exception):
+    """The port could not be opened (unplugged device, refused or unreachable host)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SerialFormat:
+    """Line settings such as 2400 8E1 (M-Bus CII) or 115200 8N1 (P1)."""
+
+    baudrate: int
+    byte_size: int
+    parity: serialx.Parity
+    stopbits: serialx.StopBits
+
+    @classmethod
+    def parse(cls, text: str) -> SerialFormat:
+        """Parse '2400_8E1' (the form stored in config entries)."""
+        try:
+            baud, frame = text.split("_")
+            parity = _PARITY[frame[1]]
+            return cls(int(baud), int(frame[0]), parity, serialx.StopBits(int(frame[2])))
+        except (ValueError, KeyError, IndexError) as err:
+            raise ValueError(f"not a serial format: {text!r}") from err
+
+    def __str__(self) -> str:
+        return f"{self.baudrate}_{self.byte_size}{self.parity.value}{int(self.stopbits)}"
+
+
+def is_url(port: str) -> bool:
+    """A network or proxy URL rather than a local device path."""
+    return "://" in port
+
+
+def redact_port(port: str) -> str:
+    """The port as it may appear in logs (an esphome:// URL can carry an API key)."""
+    return serialx.redact_uri(port) if is_url(port) else port
+
+
+async def open_link(
+    port: str, serial_format: SerialFormat
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Open `port`; the meter only talks, so the writer is just for closing.
+
+    For socket:// the line settings live in ser2net and are ignored by the socket.
+    """
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT):
+            return await serialx.open_serial_connection(
+                port,
+                baudrate=serial_format.baudrate,
+                parity=serial_format.parity,
+                stopbits=serial_format.stopbits,
+                byte_size=serial_format.byte_size,
+            )
+    except (OSError, TimeoutError, serialx.SerialException, ValueError) as err:
+        raise LinkError(f"cannot open {redact_port(port)}: {err or type(err).__name__}") from err
