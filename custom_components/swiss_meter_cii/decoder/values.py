@@ -52,7 +52,7 @@ class CosemDate:
         )
 
     def to_date(self) -> date | None:
-        """The calendar date, or None when a field is not specified or out of range."""
+        """Return the calendar date, or None when a field is not specified or out of range."""
         if self.year is None or self.month is None or self.day is None:
             return None
         try:
@@ -80,9 +80,7 @@ class CosemTime:
         if self.hour is None or self.minute is None:
             return None
         try:
-            return time(
-                self.hour, self.minute, self.second or 0, (self.hundredths or 0) * 10_000
-            )
+            return time(self.hour, self.minute, self.second or 0, (self.hundredths or 0) * 10_000)
         except ValueError:
             return None
 
@@ -117,7 +115,7 @@ class CosemDateTime:
         return self.status is not None and bool(self.status & 0x80)
 
     def to_datetime(self, local_tz: tzinfo) -> datetime | None:
-        """An aware datetime, or None when the date or time is not usable.
+        """Return an aware datetime, or None when the date or time is not usable.
 
         With a deviation the offset is exact; without one the stamp is wall time in
         `local_tz` (Swiss E450s send deviation "not specified").

@@ -1,0 +1,80 @@
+"""xDLMS Data-Notification (tag 0x0F): the plaintext APDU every push ends up as."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import struct
+from typing import Any
+
+from .axdr import TruncatedError, parse
+from .errors import DecodeError, ErrorKind
+from .values import CosemDate, CosemDateTime, CosemTime
+
+DATA_NOTIFICATION = 0x0F
+_U32 = struct.Struct(">I").unpack_from
+
+type HeaderTime = CosemDateTime | CosemDate | CosemTime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DataNotification:
+    """A parsed Data-Notification: long-invoke-id-and-priority, date-time, body."""
+
+    long_invoke_id: int
+    date_time: HeaderTime
+    body: Any
+
+    @property
+    def invoke_id(self) -> int:
+        """Invoke-id: bits 0..23 of long-invoke-id-and-priority (bit 31 is the priority)."""
+        return self.long_invoke_id & 0xFFFFFF
+
+
+def _date_time(buf: bytes, pos: int) -> tuple[HeaderTime, int]:
+    """Parse the optional date-time: `00` absent, `0C`+12, `09 0C`+12, `19`+12, 4/5 bytes.
+
+    The standard form is an octet string without type tag (length byte, then bytes);
+    meters in the field also send it with the octet-string (0x09) or date-time (0x19)
+    type tag.
+    """
+    n = len(buf)
+    if pos >= n:
+        raise TruncatedError(pos + 1)
+    first = buf[pos]
+    if first == 0x19:
+        size, pos = 12, pos + 1
+    elif first == 0x09:
+        if pos + 1 >= n:
+            raise TruncatedError(pos + 2)
+        size, pos = buf[pos + 1], pos + 2
+    else:
+        size, pos = first, pos + 1
+    if size == 0:
+        return None, pos
+    if size not in (4, 5, 12):
+        raise DecodeError(ErrorKind.MALFORMED, f"date-time of {size} bytes in Data-Notification")
+    end = pos + size
+    if end > n:
+        raise TruncatedError(end)
+    raw = buf[pos:end]
+    if size == 12:
+        return CosemDateTime.from_bytes(raw), end
+    if size == 5:
+        return CosemDate.from_bytes(raw), end
+    return CosemTime.from_bytes(raw), end
+
+
+def parse_data_notification(buf: bytes, pos: int = 0) -> tuple[DataNotification, int]:
+    """Parse a Data-Notification at `pos` -> (notification, position after it).
+
+    Raises DecodeError(MALFORMED); an `axdr.TruncatedError` when the input ends early.
+    """
+    n = len(buf)
+    if pos >= n or buf[pos] != DATA_NOTIFICATION:
+        raise DecodeError(ErrorKind.MALFORMED, "not a Data-Notification")
+    if pos + 5 > n:
+        raise TruncatedError(pos + 5)
+    long_invoke_id = _U32(buf, pos + 1)[0]
+    date_time, pos = _date_time(buf, pos + 5)
+    body, pos = parse(buf, pos)
+    return DataNotification(long_invoke_id, date_time, body), pos

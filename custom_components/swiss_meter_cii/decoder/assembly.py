@@ -1,0 +1,260 @@
+"""Reassembly: link-layer segments (HDLC S bit, M-Bus CI) and general block transfer.
+
+L+G E450/E570 split a push into GBT blocks, one complete HDLC frame each (LLC only in
+the first); Iskra AM550 uses the HDLC segmentation bit (LLC only in the first segment);
+Kaifa and Sagemcom split over M-Bus long frames numbered in the CI field. A lost or
+repeated piece invalidates the whole push: it is dropped as a `framing` event, never
+decoded from partial data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .axdr import TruncatedError, read_length
+from .errors import DecodeError, ErrorKind
+from .hdlc import HdlcFrame
+from .mbus import MbusFrame
+from .push import ErrorEvent
+
+LLC_RESPONSE = b"\xe6\xe7\x00"
+LLC_COMMAND = b"\xe6\xe6\x00"
+GENERAL_BLOCK_TRANSFER = 0xE0
+MAX_MESSAGE = 65536  # no push comes near this; bounds memory for endless sequences
+_APDU_TAGS = frozenset((0x0F, 0xDB, 0xDC, 0xE0))
+
+
+@dataclass(frozen=True, slots=True)
+class RawApdu:
+    """A frame without checksummed link layer: IP wrapper, LLC only, bare APDU or DSMR."""
+
+    kind: str  # "ip", "llc", "bare" or "dsmr"
+    data: bytes  # the APDU (LLC removed) or the telegram text
+    raw: bytes
+
+
+type LinkFrame = HdlcFrame | MbusFrame | RawApdu
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """Reassembled link-layer payload: one or more APDUs, and the frames that carried it."""
+
+    data: bytes
+    raw: bytes
+
+
+def strip_llc(data: bytes) -> bytes:
+    """Remove a leading LLC header (`E6 E7 00` response or `E6 E6 00` command) if present."""
+    if data[:3] in (LLC_RESPONSE, LLC_COMMAND):
+        return data[3:]
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class GbtBlock:
+    """One general-block-transfer APDU: `E0 | BC | BN(2) | BNA(2) | len | block data`."""
+
+    last: bool
+    number: int
+    acknowledged: int
+    data: bytes
+
+
+def parse_gbt(buf: bytes, pos: int = 0) -> tuple[GbtBlock, int]:
+    """Parse a GBT block at `pos` -> (block, position after it).
+
+    Raises DecodeError(MALFORMED) or `axdr.TruncatedError`.
+    """
+    n = len(buf)
+    if pos >= n or buf[pos] != GENERAL_BLOCK_TRANSFER:
+        raise DecodeError(ErrorKind.MALFORMED, "not a general-block-transfer APDU")
+    if pos + 6 > n:
+        raise TruncatedError(pos + 6)
+    control = buf[pos + 1]
+    number = int.from_bytes(buf[pos + 2 : pos + 4], "big")
+    acknowledged = int.from_bytes(buf[pos + 4 : pos + 6], "big")
+    length, start = read_length(buf, pos + 6)
+    end = start + length
+    if end > n:
+        raise TruncatedError(end)
+    return GbtBlock(bool(control & 0x80), number, acknowledged, bytes(buf[start:end])), end
+
+
+class BlockAssembler:
+    """Joins GBT blocks: starts at BN=1, appends while BN = previous + 1, ends at LB."""
+
+    __slots__ = ("_broken", "_next", "_parts", "_raws", "_size")
+
+    def __init__(self) -> None:
+        """Start with no sequence in progress."""
+        self._parts: list[bytes] = []
+        self._raws: list[bytes] = []
+        self._next = 0
+        self._size = 0
+        self._broken = False  # the rest of a sequence already reported as broken
+
+    @property
+    def pending(self) -> bool:
+        """Whether a block sequence is waiting for more blocks."""
+        return bool(self._parts)
+
+    def _drop(self, reason: str) -> ErrorEvent:
+        """Discard the partial sequence as a `framing` event."""
+        event = ErrorEvent(
+            ErrorKind.FRAMING,
+            f"{reason}: {len(self._parts)} block(s) discarded",
+            raw=b"".join(self._raws),
+        )
+        self._parts, self._raws, self._next, self._size = [], [], 0, 0
+        return event
+
+    def push(self, block: GbtBlock, raw: bytes) -> list[Message | ErrorEvent]:
+        """Add a block; returns the completed inner APDU and/or sequence errors."""
+        out: list[Message | ErrorEvent] = []
+        if block.number == 1:
+            self._broken = False
+            if self._parts:
+                out.append(self._drop("block transfer restarted at block 1"))
+        elif not self._parts:
+            if self._broken:
+                self._broken = not block.last
+                return out  # belongs to the push already reported
+            out.append(
+                ErrorEvent(
+                    ErrorKind.FRAMING, f"block {block.number} without block 1 discarded", raw=raw
+                )
+            )
+            return out
+        elif block.number != self._next:
+            out.append(self._drop(f"block {block.number} after block {self._next - 1}"))
+            self._broken = not block.last
+            return out
+        self._parts.append(block.data)
+        self._raws.append(raw)
+        self._size += len(block.data)
+        self._next = block.number + 1
+        if self._size > MAX_MESSAGE:
+            out.append(self._drop("block transfer too long"))
+        elif block.last:
+            out.append(Message(b"".join(self._parts), b"".join(self._raws)))
+            self._parts, self._raws, self._next, self._size = [], [], 0, 0
+        return out
+
+    def flush(self) -> list[ErrorEvent]:
+        """End of input: a pending sequence is `incomplete`."""
+        if not self._parts:
+            return []
+        event = ErrorEvent(
+            ErrorKind.INCOMPLETE,
+            f"block transfer ended after {len(self._parts)} block(s) without the last block",
+            raw=b"".join(self._raws),
+        )
+        self._parts, self._raws, self._next, self._size = [], [], 0, 0
+        return [event]
+
+
+class LinkAssembler:
+    """Joins HDLC S-bit segments and M-Bus CI segments into messages."""
+
+    __slots__ = ("_hdlc", "_hdlc_raw", "_hdlc_size", "_mbus", "_mbus_next", "_mbus_raw")
+
+    def __init__(self) -> None:
+        """Start with nothing pending."""
+        self._hdlc: list[bytes] = []
+        self._hdlc_raw: list[bytes] = []
+        self._hdlc_size = 0
+        self._mbus: list[bytes] = []
+        self._mbus_raw: list[bytes] = []
+        self._mbus_next = 0
+
+    def push(self, frame: LinkFrame) -> list[Message | ErrorEvent]:
+        """Add a validated frame; returns completed messages and sequence errors."""
+        if isinstance(frame, HdlcFrame):
+            return self._push_hdlc(frame)
+        if isinstance(frame, MbusFrame):
+            return self._push_mbus(frame)
+        return [Message(frame.data, frame.raw)]
+
+    def _push_hdlc(self, frame: HdlcFrame) -> list[Message | ErrorEvent]:
+        """HDLC segmentation: S=1 on every frame but the last; LLC only in the first."""
+        out: list[Message | ErrorEvent] = []
+        info = frame.info
+        if self._hdlc and info[:3] == LLC_RESPONSE and info[3:4] and info[3] in _APDU_TAGS:
+            # A segment that opens with LLC + APDU tag starts a new APDU: the last
+            # segment of the previous one was lost.
+            out.append(self._drop_hdlc(ErrorKind.FRAMING, "HDLC segment sequence broken"))
+        if not self._hdlc:
+            info = strip_llc(info)
+        if frame.segmented or self._hdlc:
+            self._hdlc.append(info)
+            self._hdlc_raw.append(frame.raw)
+            self._hdlc_size += len(info)
+            if self._hdlc_size > MAX_MESSAGE:
+                out.append(self._drop_hdlc(ErrorKind.FRAMING, "HDLC segment sequence too long"))
+                return out
+            if frame.segmented:
+                return out
+            out.append(Message(b"".join(self._hdlc), b"".join(self._hdlc_raw)))
+            self._hdlc, self._hdlc_raw, self._hdlc_size = [], [], 0
+            return out
+        out.append(Message(info, frame.raw))
+        return out
+
+    def _drop_hdlc(self, kind: ErrorKind, reason: str) -> ErrorEvent:
+        """Discard pending HDLC segments."""
+        event = ErrorEvent(
+            kind, f"{reason}: {len(self._hdlc)} segment(s) discarded", raw=b"".join(self._hdlc_raw)
+        )
+        self._hdlc, self._hdlc_raw, self._hdlc_size = [], [], 0
+        return event
+
+    def _push_mbus(self, frame: MbusFrame) -> list[Message | ErrorEvent]:
+        """M-Bus segmentation: numbers 0, 1, 2 ... in the CI; FIN marks the last."""
+        out: list[Message | ErrorEvent] = []
+        if frame.segment == 0:
+            if self._mbus:
+                out.append(self._drop_mbus(ErrorKind.FRAMING, "M-Bus segment 0 repeated"))
+        elif not self._mbus:
+            out.append(
+                ErrorEvent(
+                    ErrorKind.FRAMING,
+                    f"M-Bus segment {frame.segment} without segment 0 discarded",
+                    raw=frame.raw,
+                )
+            )
+            return out
+        elif frame.segment != self._mbus_next:
+            out.append(
+                self._drop_mbus(
+                    ErrorKind.FRAMING,
+                    f"M-Bus segment {frame.segment} after segment {(self._mbus_next - 1) % 16}",
+                )
+            )
+            return out
+        self._mbus.append(frame.data)
+        self._mbus_raw.append(frame.raw)
+        self._mbus_next = (frame.segment + 1) % 16
+        if frame.last:
+            out.append(Message(b"".join(self._mbus), b"".join(self._mbus_raw)))
+            self._mbus, self._mbus_raw, self._mbus_next = [], [], 0
+        elif len(self._mbus) * 256 > MAX_MESSAGE:
+            out.append(self._drop_mbus(ErrorKind.FRAMING, "M-Bus segment sequence too long"))
+        return out
+
+    def _drop_mbus(self, kind: ErrorKind, reason: str) -> ErrorEvent:
+        """Discard pending M-Bus segments."""
+        event = ErrorEvent(
+            kind, f"{reason}: {len(self._mbus)} segment(s) discarded", raw=b"".join(self._mbus_raw)
+        )
+        self._mbus, self._mbus_raw, self._mbus_next = [], [], 0
+        return event
+
+    def flush(self) -> list[ErrorEvent]:
+        """End of input: pending segments are `incomplete`."""
+        out = []
+        if self._hdlc:
+            out.append(self._drop_hdlc(ErrorKind.INCOMPLETE, "HDLC segments without the last"))
+        if self._mbus:
+            out.append(self._drop_mbus(ErrorKind.INCOMPLETE, "M-Bus segments without the last"))
+        return out
