@@ -20,6 +20,7 @@ from custom_components.swiss_meter_cii.decoder.values import (
     CosemDateTime,
     CosemTime,
     DlmsEnum,
+    Long64,
 )
 
 DT = bytes.fromhex("07E5070602 0E3A12FF 8000 81".replace(" ", ""))
@@ -40,8 +41,8 @@ DT = bytes.fromhex("07E5070602 0E3A12FF 8000 81".replace(" ", ""))
         ("10FF38", -200),
         ("11C8", 200),
         ("120921", 2337),
-        ("14FFFFFFFFFFFFFFFF", -1),
-        ("15000000000000ABCD", 0xABCD),
+        ("14FFFFFFFFFFFFFFFF", Long64(-1)),
+        ("15000000000000ABCD", Long64(0xABCD)),
         ("1623", DlmsEnum(0x23)),
         ("173FC00000", 1.5),
         ("18C004000000000000", -2.5),

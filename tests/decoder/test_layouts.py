@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from hypothesis import given, settings, strategies as st
 import pytest
 
+from custom_components.swiss_meter_cii.decoder import Push, decode_capture
 from custom_components.swiss_meter_cii.decoder.apdu import parse_data_notification
 from custom_components.swiss_meter_cii.decoder.errors import DecodeError, ErrorKind
 from custom_components.swiss_meter_cii.decoder.layouts import LayoutDecoder, LayoutResult
@@ -751,3 +752,16 @@ def test_push_lists_and_templates_fail_only_with_typed_errors(body: tuple[object
         except DecodeError as err:
             cause = err.__cause__
         assert cause is None, repr(cause)
+
+
+def test_auto_model_recognises_e570_by_its_64_bit_registers() -> None:
+    """An E570 (CT meter) pushes long64 registers and unscaled currents."""
+    vector = VECTORS["lg-e570-ch-gbt-glo-scs"]
+    (push,) = [
+        r
+        for r in decode_capture(bytes.fromhex(vector["hex"]), key=vector["key_hex"])
+        if isinstance(r, Push)
+    ]
+    assert push.model == "lg_e570"
+    assert type(push.values["1-1:1.8.0.255"].value) is int
+    assert push.values["1-1:1.8.0.255"].value == 862055

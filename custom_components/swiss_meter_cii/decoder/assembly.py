@@ -141,6 +141,15 @@ class BlockAssembler:
             self._parts, self._raws, self._next, self._size = [], [], 0, 0
         return out
 
+    def discard(self) -> None:
+        """Frames were lost on the line: never join blocks across the gap.
+
+        The loss was reported where it happened, so the pending blocks and the rest of
+        their sequence (up to its last block) are dropped without another event.
+        """
+        self._parts, self._raws, self._next, self._size = [], [], 0, 0
+        self._broken = True
+
     def flush(self) -> list[ErrorEvent]:
         """End of input: a pending sequence is `incomplete`."""
         if not self._parts:
@@ -157,7 +166,15 @@ class BlockAssembler:
 class LinkAssembler:
     """Joins HDLC S-bit segments and M-Bus CI segments into messages."""
 
-    __slots__ = ("_hdlc", "_hdlc_raw", "_hdlc_size", "_mbus", "_mbus_next", "_mbus_raw")
+    __slots__ = (
+        "_broken",
+        "_hdlc",
+        "_hdlc_raw",
+        "_hdlc_size",
+        "_mbus",
+        "_mbus_next",
+        "_mbus_raw",
+    )
 
     def __init__(self) -> None:
         """Start with nothing pending."""
@@ -167,6 +184,20 @@ class LinkAssembler:
         self._mbus: list[bytes] = []
         self._mbus_raw: list[bytes] = []
         self._mbus_next = 0
+        self._broken = False  # frames were lost: skip segments until a push starts
+
+    def discard(self) -> None:
+        """Frames were lost on the line: never join segments across the gap.
+
+        Segments carry no push identity, so after a loss the segment that follows may
+        belong to the next push (a plaintext push glued from two would pass unnoticed).
+        The loss was reported where it happened; the pending segments and the rest of
+        their push are dropped without another event, until a push visibly starts
+        (HDLC: a segment opening with LLC; M-Bus: segment 0).
+        """
+        self._hdlc, self._hdlc_raw, self._hdlc_size = [], [], 0
+        self._mbus, self._mbus_raw, self._mbus_next = [], [], 0
+        self._broken = True
 
     def push(self, frame: LinkFrame) -> list[Message | ErrorEvent]:
         """Add a validated frame; returns completed messages and sequence errors."""
@@ -180,6 +211,11 @@ class LinkAssembler:
         """HDLC segmentation: S=1 on every frame but the last; LLC only in the first."""
         out: list[Message | ErrorEvent] = []
         info = frame.info
+        if self._broken:
+            if info[:3] not in (LLC_RESPONSE, LLC_COMMAND):
+                self._broken = frame.segmented  # the rest of a push lost on the line
+                return out
+            self._broken = False
         if self._hdlc and info[:3] == LLC_RESPONSE and info[3:4] and info[3] in _APDU_TAGS:
             # A segment that opens with LLC + APDU tag starts a new APDU: the last
             # segment of the previous one was lost.
@@ -212,6 +248,11 @@ class LinkAssembler:
     def _push_mbus(self, frame: MbusFrame) -> list[Message | ErrorEvent]:
         """M-Bus segmentation: numbers 0, 1, 2 ... in the CI; FIN marks the last."""
         out: list[Message | ErrorEvent] = []
+        if self._broken:
+            if frame.segment != 0:
+                self._broken = not frame.last  # the rest of a push lost on the line
+                return out
+            self._broken = False
         if frame.segment == 0:
             if self._mbus:
                 out.append(self._drop_mbus(ErrorKind.FRAMING, "M-Bus segment 0 repeated"))

@@ -13,7 +13,7 @@ import struct
 from typing import Any
 
 from .errors import DecodeError, ErrorKind
-from .values import BitString, CosemDate, CosemDateTime, CosemTime, DlmsEnum
+from .values import BitString, CosemDate, CosemDateTime, CosemTime, DlmsEnum, Long64
 
 MAX_DEPTH = 16  # real pushes nest 3-4 levels; deeper input is hostile or garbage
 _MAX_DESCRIPTION_NODES = 128  # compact-array type descriptions
@@ -205,9 +205,9 @@ def _fixed(tag: int, buf: bytes, pos: int) -> Any:
     if tag == 0x16:
         return _ENUMS[buf[pos]]
     if tag == 0x15:
-        return _U64(buf, pos)[0]
+        return Long64(_U64(buf, pos)[0])
     if tag == 0x14:
-        return _S64(buf, pos)[0]
+        return Long64(_S64(buf, pos)[0])
     if tag == 0x03:
         return buf[pos] != 0
     if tag == 0x00:

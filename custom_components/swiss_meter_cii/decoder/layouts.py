@@ -42,7 +42,15 @@ from .scaling import (
 )
 from .templates import FieldKind, Template, find_template
 from .units import unit_from_dlms
-from .values import BitString, CosemDate, CosemDateTime, CosemTime, DlmsEnum, obis_to_str
+from .values import (
+    BitString,
+    CosemDate,
+    CosemDateTime,
+    CosemTime,
+    DlmsEnum,
+    Long64,
+    obis_to_str,
+)
 
 DEFAULT_TZ: Final = ZoneInfo("Europe/Zurich")
 
@@ -415,14 +423,16 @@ class LayoutDecoder:
 
     def _convert(self, slot: _Slot, raw: object, su: object) -> Reading | None:
         """Convert one raw value: integers are scaled, the rest becomes text or time."""
-        if type(raw) is int:
+        raw_type = type(raw)
+        if raw_type is int or raw_type is Long64:
+            number = int(raw)  # type: ignore[call-overload]
             if su is None:
                 scaler, unit = slot.scaler, slot.unit
             else:
                 scaler, unit = self._scaler_unit(slot, su)
             if scaler is None:
-                scaler = self._auto_scaler(slot.quantity, raw) if slot.auto else 0
-            return Reading(raw if scaler == 0 else scale(raw, scaler), unit)
+                scaler = self._auto_scaler(slot.quantity, number) if slot.auto else 0
+            return Reading(number if scaler == 0 else scale(number, scaler), unit)
         kind = slot.kind
         if kind == _CLOCK:
             if isinstance(raw, CosemDateTime):
@@ -564,6 +574,10 @@ class LayoutDecoder:
         if flag is None:
             flag = self._ldn_flag_in_list(body, definitions)
         model, profile = resolve_model(self._model, flag)
+        if model == "auto" and profile == "lgz" and any(type(v) is Long64 for v in body):
+            # Of the L+G meters only the E570 (a CT meter, currents unscaled) pushes 64-bit
+            # registers (protocol.md 3.9.C), so the integer width names the model.
+            model = profile = "lg_e570"
         slots: list[_Slot] = []
         for position, (class_id, name, attribute, _data_index) in enumerate(definitions):
             if class_id in (40, 7) or attribute == 1:

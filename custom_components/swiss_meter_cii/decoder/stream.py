@@ -197,6 +197,11 @@ class StreamDecoder:
         out: list[Result] = []
         for item in items:
             if isinstance(item, ErrorEvent):
+                # Bytes were lost between frames: a half-built push must not be completed
+                # with segments or blocks of the next one.
+                self._link.discard()
+                for blocks in self._blocks:
+                    blocks.discard()
                 out.append(item)
                 continue
             start = len(out)

@@ -1,7 +1,7 @@
 """Python shapes of A-XDR data that plain `int`/`bytes`/`str` cannot express.
 
 The A-XDR parser maps: null -> None, array -> list, structure -> tuple, boolean -> bool,
-all integer types and bcd -> int, enum -> DlmsEnum, octet-string -> bytes,
+integer types and bcd -> int (long64 -> Long64, an int), enum -> DlmsEnum, octet-string -> bytes,
 visible/utf8-string -> str, float32/64 -> float, bit-string -> BitString,
 date-time/date/time (tags 0x19-0x1B) -> CosemDateTime/CosemDate/CosemTime.
 """
@@ -21,6 +21,19 @@ class DlmsEnum(int):
 
     def __repr__(self) -> str:
         return f"DlmsEnum({int(self)})"
+
+
+class Long64(int):
+    """A 64-bit A-XDR integer (tags 0x14/0x15).
+
+    Kept apart from plain ints because only some meters use 64-bit registers (the L+G
+    E570, a CT meter whose currents are unscaled): `auto` can tell the model from it.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"Long64({int(self)})"
 
 
 @dataclass(frozen=True, slots=True)
