@@ -151,13 +151,38 @@ def test_random_chunks_give_identical_results(vec: dict[str, Any]) -> None:
         assert results == whole
 
 
-def test_vectors_back_to_back_in_one_stream() -> None:
-    # Plain vectors of different framings concatenated, with noise between them.
+CHECKSUMMED_FRAMINGS = ("hdlc", "mbus")
+
+
+@pytest.mark.parametrize("checksummed", [True, False], ids=["hdlc-mbus", "unframed"])
+def test_vectors_back_to_back_in_one_stream(checksummed: bool) -> None:
+    # Plain vectors of one kind of link concatenated, with noise between them. (A link
+    # carries either checksummed frames or bare APDUs; see the next test.)
     rng = random.Random(5)
-    plain = [v for v in VECTORS if not v["encrypted"] and v["id"] not in NEGATIVE]
+    plain = [
+        v
+        for v in VECTORS
+        if not v["encrypted"]
+        and v["id"] not in NEGATIVE
+        and (v["framing"] in CHECKSUMMED_FRAMINGS) == checksummed
+    ]
+    assert plain
     stream = b""
     for vec in plain:
         stream += bytes(rng.randbytes(11)).replace(b"\x7e", b"\x00") + bytes.fromhex(vec["hex"])
     results = decode_capture(stream)
     expected = sum(len([r for r in _decode(v) if isinstance(r, Push)]) for v in plain)
     assert len([r for r in results if isinstance(r, Push)]) == expected
+
+
+def test_no_unchecked_apdus_on_a_link_with_checksummed_frames() -> None:
+    # Once HDLC frames were seen, a bare APDU can only be the payload of a frame whose
+    # header was damaged: it must not be decoded without its FCS.
+    frame = bytearray(bytes.fromhex(BY_ID["lg-e360-ch-hdlc-plain-vse2026-scs"]["hex"]))
+    damaged = bytearray(frame)
+    damaged[1] = 0x00  # format byte no longer A0..AF: the hunter sees no HDLC header
+    damaged[-4] ^= 0x01  # and a value inside (the last current) is corrupt too
+    alone = [r for r in decode_capture(bytes(damaged)) if isinstance(r, Push)]
+    assert len(alone) == 1  # an unframed link: the APDU inside is all there is
+    results = decode_capture(bytes(frame + damaged))
+    assert len([r for r in results if isinstance(r, Push)]) == 1

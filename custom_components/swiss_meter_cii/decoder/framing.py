@@ -59,6 +59,7 @@ class FrameHunter:
         "_run",
         "_sample",
         "_text_checked",
+        "_unchecked_ok",
         "bytes_received",
         "frames",
         "garbage_bytes",
@@ -81,6 +82,10 @@ class FrameHunter:
         self._text_checked = 0  # stream offset up to which a waiting telegram is plain text
         self._run = 0  # unreported garbage bytes since the last frame
         self._sample = bytearray()
+        # Frames without a checksum (bare APDU, LLC only, IP wrapper) are accepted only
+        # until the link shows HDLC or M-Bus frames: on such a link they can only be the
+        # payload of a frame whose header was damaged, and nothing would check them.
+        self._unchecked_ok = True
         self.bytes_received = 0
         self.garbage_bytes = 0
         self.frames = 0
@@ -163,6 +168,7 @@ class FrameHunter:
         buf = self._buf
         n = len(buf)
         bare_from = self._reported_until - self._base
+        unchecked_ok = self._unchecked_ok
         # Fast path: in a clean stream the next frame starts right here, or after the
         # flag (or line end) that closed the previous one.
         q = pos
@@ -170,7 +176,9 @@ class FrameHunter:
             check = _MARKER_AT.get(buf[q])
             if check is not None:
                 kind = check(buf, q, n)
-                if kind is not None and (kind in _CHECKSUMMED or q >= bare_from):
+                if kind is not None and (
+                    kind in _CHECKSUMMED or (q >= bare_from and (unchecked_ok or kind == DSMR))
+                ):
                     return q, kind
             if buf[q] not in self._filler or q - pos >= _MAX_FILLER:
                 break
@@ -184,7 +192,9 @@ class FrameHunter:
                     i = n
             while i < best:
                 kind = check(buf, i, n)
-                if kind is not None and (kind in _CHECKSUMMED or i >= bare_from):
+                if kind is not None and (
+                    kind in _CHECKSUMMED or (i >= bare_from and (unchecked_ok or kind == DSMR))
+                ):
                     best, best_kind = i, kind
                     break
                 i = buf.find(marker, i + 1)
@@ -345,6 +355,8 @@ class FrameHunter:
         if self._run:
             self._report_run(out)
         self.frames += 1
+        if kind in _CHECKSUMMED:
+            self._unchecked_ok = False
         self._need_at = -1
         out.append(frame)
         if kind == HDLC:
