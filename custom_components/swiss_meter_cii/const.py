@@ -43,3 +43,6 @@ BACKOFF_MIN: Final = 1.0
 BACKOFF_MAX: Final = 60.0
 MIN_SILENCE_TIMEOUT: Final = 30.0  # entities go unavailable after 3x push interval, at least this
 PROBE_TIMEOUT: Final = 60.0  # live check in the wizard: wait up to this for two pushes
+# Until two pushes have shown the meter's rhythm, assume the slowest one seen in the field, so
+# that a meter pushing once a minute is neither reported lost nor cut off by the watchdog.
+SLOWEST_PUSH_INTERVAL: Final = 60.0

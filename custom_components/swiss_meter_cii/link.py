@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
 
 import serialx
 
@@ -40,13 +41,34 @@ class SerialFormat:
 
 
 def is_url(port: str) -> bool:
-    """A network or proxy URL rather than a local device path."""
+    """Tell a network or proxy URL from a local device path."""
     return "://" in port
 
 
 def redact_port(port: str) -> str:
-    """The port as it may appear in logs (an esphome:// URL can carry an API key)."""
+    """Return the port as it may appear in logs (an esphome:// URL can carry an API key)."""
     return serialx.redact_uri(port) if is_url(port) else port
+
+
+def _secrets(port: str) -> list[str]:
+    """Values of the URL's secret parameters (key, password, noise_psk)."""
+    if not is_url(port):
+        return []
+    redacted = dict(parse_qsl(urlsplit(serialx.redact_uri(port)).query, keep_blank_values=True))
+    return [
+        value
+        for name, value in parse_qsl(urlsplit(port).query, keep_blank_values=True)
+        if value and redacted.get(name) != value
+    ]
+
+
+def scrub(text: str, port: str) -> str:
+    """`text` with the raw port and every secret in it replaced (library errors echo URLs)."""
+    if is_url(port):
+        text = text.replace(port, redact_port(port))
+        for secret in _secrets(port):
+            text = text.replace(secret, "REDACTED")
+    return text
 
 
 async def open_link(
@@ -66,4 +88,5 @@ async def open_link(
                 byte_size=serial_format.byte_size,
             )
     except (OSError, TimeoutError, serialx.SerialException, ValueError) as err:
-        raise LinkError(f"cannot open {redact_port(port)}: {err or type(err).__name__}") from err
+        detail = scrub(str(err) or type(err).__name__, port)
+        raise LinkError(f"cannot open {redact_port(port)}: {detail}") from None

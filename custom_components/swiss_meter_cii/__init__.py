@@ -1,0 +1,123 @@
+"""Swiss Meter CII: read the consumer interface of Swiss and Austrian smart meters."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, ConfigEntryNotReady
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    CONF_AUTHENTICATION_KEY,
+    CONF_ENCRYPTION_KEY,
+    CONF_MODEL,
+    CONF_PORT,
+    CONF_SCALER_OVERRIDES,
+    CONF_SERIAL_FORMAT,
+    DOMAIN,
+    PROBE_ORDER,
+    SERIAL_FORMAT_AUTO,
+)
+from .coordinator import SwissMeterConfigEntry, SwissMeterCoordinator
+from .decoder import StreamDecoder, parse_key
+from .decoder.models import AUTO
+from .decoder.scaling import parse_scaler_overrides
+from .link import LinkError, SerialFormat, open_link
+from .reader import MeterReader
+
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
+STOP_TIMEOUT = 5.0
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: SwissMeterConfigEntry) -> bool:
+    """Open the link once (so a missing adapter retries set-up) and start the reader."""
+    data = entry.data
+    key, auth_key = _keys(data)
+    try:
+        overrides = parse_scaler_overrides(str(entry.options.get(CONF_SCALER_OVERRIDES) or ""))
+    except ValueError as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_scaler_overrides",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    model = str(data.get(CONF_MODEL) or AUTO)
+    local_tz = dt_util.get_default_time_zone()
+
+    def new_decoder() -> StreamDecoder:
+        return StreamDecoder(
+            key=key, auth_key=auth_key, model=model, scaler_overrides=overrides, local_tz=local_tz
+        )
+
+    try:
+        new_decoder()  # a model id this version does not know fails here, before the port opens
+    except ValueError as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_settings",
+            translation_placeholders={"error": str(err)},
+        ) from None
+
+    port = str(data[CONF_PORT])
+    serial_format = str(data.get(CONF_SERIAL_FORMAT) or SERIAL_FORMAT_AUTO)
+    first_format = PROBE_ORDER[0] if serial_format == SERIAL_FORMAT_AUTO else serial_format
+    try:
+        link = await open_link(port, SerialFormat.parse(first_format))
+    except (LinkError, ValueError) as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="cannot_connect",
+            translation_placeholders={"error": str(err)},
+        ) from err
+
+    coordinator = SwissMeterCoordinator(hass, entry)
+    entry.runtime_data = coordinator
+    reader = MeterReader(coordinator, port, serial_format, new_decoder, first_link=link)
+    try:
+        await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    except BaseException:
+        link[1].close()
+        raise
+    coordinator.async_start()
+    coordinator.reader_task = entry.async_create_background_task(
+        hass, reader.run(), f"{DOMAIN} reader {entry.title}"
+    )
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: SwissMeterConfigEntry) -> bool:
+    """Unload the platforms, then stop the reader (which closes the port)."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded and (task := entry.runtime_data.reader_task) is not None:
+        task.cancel()
+        await asyncio.wait([task], timeout=STOP_TIMEOUT)
+    return unloaded
+
+
+async def _async_options_updated(hass: HomeAssistant, entry: SwissMeterConfigEntry) -> None:
+    """Options are read once at set-up: reload when they change (not on data-only updates)."""
+    if dict(entry.options) != entry.runtime_data.options:
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+
+
+def _keys(data: Mapping[str, Any]) -> tuple[bytes | None, bytes | None]:
+    """Parse the stored keys; a broken one asks the user for a new one (never shown)."""
+    keys: list[bytes | None] = []
+    for field in (CONF_ENCRYPTION_KEY, CONF_AUTHENTICATION_KEY):
+        text = data.get(field)
+        if not text:
+            keys.append(None)
+            continue
+        try:
+            keys.append(parse_key(str(text)))
+        except ValueError:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN,
+                translation_key="invalid_key",
+            ) from None
+    return keys[0], keys[1]

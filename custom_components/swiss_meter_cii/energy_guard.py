@@ -1,0 +1,123 @@
+"""Keep cumulative registers monotonic: the Energy dashboard counts every drop as a meter reset.
+
+One zero or one lower value in a `total_increasing` sensor makes Home Assistant add the whole
+register again to the statistics, so a glitch is dropped here (the last good value stays). A
+drop that persists over many consecutive, consistent pushes is not a glitch (a changed scaler
+override, a meter that really restarted its register) and is accepted after `resync_after`
+pushes. Zero after a non-zero value is never accepted; a new meter shows up under a new meter
+number and starts with a fresh guard anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+import logging
+
+from .decoder.push import Reading
+
+_LOGGER = logging.getLogger(__name__)
+
+RESYNC_PUSHES = 30
+
+# Registers may arrive in Wh from binary pushes and in kWh from DSMR text: compare in base units.
+_UNIT_FACTORS: dict[str | None, Decimal] = {
+    "Wh": Decimal(1),
+    "kWh": Decimal(1000),
+    "MWh": Decimal(1_000_000),
+    "varh": Decimal(1),
+    "kvarh": Decimal(1000),
+    "Mvarh": Decimal(1_000_000),
+    "VAh": Decimal(1),
+    "kVAh": Decimal(1000),
+    "MVAh": Decimal(1_000_000),
+}
+
+
+def reading_magnitude(reading: Reading) -> Decimal | None:
+    """Return the reading in base units (Wh, varh, VAh), or None when not a number."""
+    value = reading.value
+    if isinstance(value, bool) or not isinstance(value, int | Decimal | float):
+        return None
+    try:
+        number = Decimal(value) if not isinstance(value, float) else Decimal(repr(value))
+    except InvalidOperation:
+        return None
+    if not number.is_finite():
+        return None
+    return number * _UNIT_FACTORS.get(reading.unit, Decimal(1))
+
+
+@dataclass(slots=True)
+class _Drop:
+    """A run of consecutive lower values: accepted once long and consistent enough."""
+
+    count: int
+    last: Decimal
+
+
+class EnergyGuard:
+    """Decides per register whether a new reading may be published."""
+
+    def __init__(self, resync_after: int = RESYNC_PUSHES) -> None:
+        self._resync_after = resync_after
+        self._last: dict[str, Decimal] = {}
+        self._drops: dict[str, _Drop] = {}
+        self._warned: set[str] = set()
+        self.rejected: dict[str, int] = {}
+
+    def last(self, register: str) -> Decimal | None:
+        """Return the last value let through for `register` (base units)."""
+        return self._last.get(register)
+
+    def seed(self, register: str, reading: Reading) -> None:
+        """Start from a value published before a restart (only if nothing newer is known)."""
+        magnitude = reading_magnitude(reading)
+        if register not in self._last and magnitude is not None and magnitude >= 0:
+            self._last[register] = magnitude
+
+    def accept(self, register: str, reading: Reading) -> bool:
+        """Return True when `reading` may be published; count and log the ones that may not."""
+        value = reading_magnitude(reading)
+        if value is None or value < 0:
+            return self._reject(register, reading, "not a non-negative number")
+        previous = self._last.get(register)
+        if previous is None or value >= previous:
+            self._last[register] = value
+            self._drops.pop(register, None)
+            return True
+        if value == 0:
+            return self._reject(register, reading, f"zero after {previous}")
+        drop = self._drops.get(register)
+        if drop is not None and value >= drop.last:
+            drop.count += 1
+            drop.last = value
+        else:
+            drop = self._drops[register] = _Drop(1, value)
+        if drop.count >= self._resync_after:
+            _LOGGER.warning(
+                "%s stayed below its last value for %d pushes; accepting %s (register reset "
+                "or changed scaler)",
+                register,
+                drop.count,
+                reading.value,
+            )
+            self._last[register] = value
+            del self._drops[register]
+            return True
+        return self._reject(register, reading, f"lower than {previous}")
+
+    def _reject(self, register: str, reading: Reading, why: str) -> bool:
+        self.rejected[register] = self.rejected.get(register, 0) + 1
+        if register not in self._warned:
+            self._warned.add(register)
+            _LOGGER.warning(
+                "Dropped implausible reading of %s: %r %s (%s); the last good value stays",
+                register,
+                reading.value,
+                reading.unit or "",
+                why,
+            )
+        else:
+            _LOGGER.debug("Dropped %s = %r (%s)", register, reading.value, why)
+        return False

@@ -1,0 +1,147 @@
+"""Cumulative registers never go down or to zero because of a glitch."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+import logging
+
+from homeassistant.core import HomeAssistant, State
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped,unused-ignore]
+    MockConfigEntry,
+    mock_restore_cache_with_extra_data,
+)
+
+from custom_components.swiss_meter_cii.const import DOMAIN
+from custom_components.swiss_meter_cii.coordinator import SwissMeterCoordinator
+from custom_components.swiss_meter_cii.decoder.push import Push, Reading
+from custom_components.swiss_meter_cii.energy_guard import EnergyGuard
+from simulator import MeterSimulator
+
+from .conftest import FakeLink, as_float, energy_state, entry_for, send_push, settle, setup_entry
+
+ENERGY = "1-1:1.8.0.255"
+POWER = "1-0:1.7.0.255"
+
+
+def test_guard_rules() -> None:
+    guard = EnergyGuard(resync_after=3)
+    assert guard.accept("r", Reading(1000, "Wh"))
+    assert guard.accept("r", Reading(1000, "Wh"))  # unchanged is fine
+    assert guard.accept("r", Reading(Decimal("1.5"), "kWh"))  # same register in kWh: 1500 Wh
+    assert not guard.accept("r", Reading(1499, "Wh"))
+    assert not guard.accept("r", Reading(0, "Wh"))
+    assert not guard.accept("r", Reading(None, "Wh"))
+    assert not guard.accept("r", Reading(-5, "Wh"))
+    assert not guard.accept("r", Reading("1600", "Wh"))
+    assert guard.rejected == {"r": 5}
+    assert guard.last("r") == 1500
+    assert guard.accept("r", Reading(1501, "Wh"))
+    # Zero as the very first value is a real (new) register, not a glitch.
+    assert guard.accept("fresh", Reading(0, "Wh"))
+    assert guard.accept("fresh", Reading(2, "Wh"))
+
+
+def test_persistent_consistent_drop_is_accepted() -> None:
+    """A changed scaler divides a register by ten for good: accept it after a while."""
+    guard = EnergyGuard(resync_after=3)
+    guard.accept("r", Reading(123_450, "Wh"))
+    assert not guard.accept("r", Reading(12_345, "Wh"))
+    assert not guard.accept("r", Reading(12_346, "Wh"))
+    assert guard.accept("r", Reading(12_346, "Wh"))
+    assert guard.last("r") == 12_346
+    # An alternating glitch never builds up a run.
+    assert not guard.accept("r", Reading(100, "Wh"))
+    assert guard.accept("r", Reading(12_400, "Wh"))
+    assert not guard.accept("r", Reading(100, "Wh"))
+    assert not guard.accept("r", Reading(90, "Wh"))  # lower than the run: the run restarts
+    assert not guard.accept("r", Reading(90, "Wh"))
+    # Zero never resynchronises.
+    for _ in range(10):
+        assert not guard.accept("r", Reading(0, "Wh"))
+
+
+def test_seed_only_when_nothing_newer() -> None:
+    guard = EnergyGuard()
+    guard.seed("r", Reading(Decimal("12.5"), "kWh"))
+    assert guard.last("r") == 12_500
+    guard.seed("r", Reading(1, "Wh"))
+    assert guard.last("r") == 12_500
+    guard.seed("bad", Reading("x", None))
+    assert guard.last("bad") is None
+
+
+def push_of(meter: MeterSimulator, values: dict[str, Reading]) -> Push:
+    return Push(
+        values={"0-0:96.1.1.255": Reading(meter.meter_number, None), **values},
+        system_title=meter.system_title,
+    )
+
+
+async def test_lower_and_zero_are_not_published(
+    hass: HomeAssistant,
+    fake_link: FakeLink,
+    meter: MeterSimulator,
+    loaded: tuple[MockConfigEntry, SwissMeterCoordinator],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _, coordinator = loaded
+    await send_push(hass, fake_link, meter)
+    good = as_float(meter.last_values[ENERGY][0])
+    unique_id = f"{meter.meter_number}_{ENERGY}"
+    assert energy_state(hass, unique_id) == pytest.approx(good)
+
+    for glitch in (Reading(0, "Wh"), Reading(int(good) - 1000, "Wh")):
+        coordinator.handle_push(push_of(meter, {ENERGY: glitch, POWER: Reading(777, "W")}))
+        await settle(hass)
+        assert energy_state(hass, unique_id) == pytest.approx(good)
+    # The rest of the glitchy push is published: only the register is held back.
+    assert coordinator.data.values[POWER].value == 777
+    assert coordinator.guard.rejected[unique_id] == 2
+    warnings = [
+        r for r in caplog.records if r.levelno == logging.WARNING and ENERGY in r.getMessage()
+    ]
+    assert len(warnings) == 1  # one warning per register, then debug
+
+    await send_push(hass, fake_link, meter)
+    assert energy_state(hass, unique_id) == pytest.approx(as_float(meter.last_values[ENERGY][0]))
+
+
+async def test_restart_restores_the_guard(
+    hass: HomeAssistant, fake_link: FakeLink, meter: MeterSimulator
+) -> None:
+    """After a restart the first push must not publish a value below the last one."""
+    entry = entry_for(meter)
+    entry.add_to_hass(hass)
+    unique_id = f"{meter.meter_number}_{ENERGY}"
+    registered = er.async_get(hass).async_get_or_create(
+        "sensor", DOMAIN, unique_id, config_entry=entry, suggested_object_id="meter_import"
+    )
+    high = Decimal("99999999")  # Wh, above anything the simulator sends
+    mock_restore_cache_with_extra_data(
+        hass,
+        [
+            (
+                State(registered.entity_id, "99999.999"),
+                {
+                    "native_value": {
+                        "__type": "<class 'decimal.Decimal'>",
+                        "decimal_str": str(high),
+                    },
+                    "native_unit_of_measurement": "Wh",
+                },
+            )
+        ],
+    )
+    coordinator = await setup_entry(hass, entry)
+    # Known from before: the entity exists before the first push, unavailable.
+    state = hass.states.get(registered.entity_id)
+    assert state is not None
+    assert state.state == "unavailable"
+    assert coordinator.guard.last(unique_id) == high
+
+    await send_push(hass, fake_link, meter)
+    assert coordinator.data.values.get(ENERGY) is None  # held back: lower than before
+    assert coordinator.data.values[POWER].value == meter.last_values[POWER][0]
+    await hass.config_entries.async_unload(entry.entry_id)
