@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+import contextlib
 from datetime import date, datetime, time
 from decimal import Decimal
 import json
 import math
+import os
 import re
 import sys
 from typing import Any, TextIO
@@ -144,10 +146,17 @@ def main(
         return 2
     decoder = StreamDecoder(key=key, auth_key=auth_key, model=args.model)
     pushes = 0
-    for result in decoder.feed(data) + decoder.flush():
-        if isinstance(result, Push):
-            pushes += 1
-            print(json.dumps(push_to_json(result), ensure_ascii=False), file=out)
-        else:
-            print(json.dumps(event_to_json(result), ensure_ascii=False), file=err)
+    try:
+        for result in decoder.feed(data) + decoder.flush():
+            if isinstance(result, Push):
+                pushes += 1
+                print(json.dumps(push_to_json(result), ensure_ascii=False), file=out)
+            else:
+                print(json.dumps(event_to_json(result), ensure_ascii=False), file=err)
+        out.flush()
+    except BrokenPipeError:
+        # The reader went away (`scripts/decode ... | head`): stop quietly, like cat does;
+        # point stdout at /dev/null so the interpreter's final flush does not complain.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
     return 0 if pushes else 1
