@@ -6,6 +6,11 @@ drop that persists over many consecutive, consistent pushes is not a glitch (a c
 override, a meter that really restarted its register) and is accepted after `resync_after`
 pushes. Zero after a non-zero value is never accepted; a new meter shows up under a new meter
 number and starts with a fresh guard anyway.
+
+A glitch upwards would be worse: once published, every real value after it looks like a drop.
+So a step far larger than the register's recent steps (and above `SPIKE_MIN`) is held back
+until the next push confirms it (is at least as high): a real catch-up after an outage is
+published one push late, a single corrupt spike never.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from .decoder.push import Reading
 _LOGGER = logging.getLogger(__name__)
 
 RESYNC_PUSHES = 30
+SPIKE_MIN = Decimal(10_000)  # base units (Wh, varh, VAh): smaller steps are never held back
+SPIKE_FACTOR = 10  # ... nor steps up to this many times the largest recent step
+_STEP_DECAY = Decimal("0.99")  # the "largest recent step" fades by 1 % per push
 
 # Registers may arrive in Wh from binary pushes and in kWh from DSMR text: compare in base units.
 _UNIT_FACTORS: dict[str | None, Decimal] = {
@@ -63,6 +71,8 @@ class EnergyGuard:
         self._resync_after = resync_after
         self._last: dict[str, Decimal] = {}
         self._drops: dict[str, _Drop] = {}
+        self._held: dict[str, Decimal] = {}  # a large step waiting for confirmation
+        self._step: dict[str, Decimal] = {}  # largest recent step, fading
         self._warned: set[str] = set()
         self.rejected: dict[str, int] = {}
 
@@ -82,7 +92,18 @@ class EnergyGuard:
         if value is None or value < 0:
             return self._reject(register, reading, "not a non-negative number")
         previous = self._last.get(register)
-        if previous is None or value >= previous:
+        if previous is None:
+            self._last[register] = value
+            return True
+        held = self._held.pop(register, None)
+        if value >= previous:
+            step = value - previous
+            if held is not None and value >= held:
+                step = value - held  # the large step is confirmed: a catch-up, not a glitch
+            elif step > max(SPIKE_MIN, SPIKE_FACTOR * self._step.get(register, Decimal(0))):
+                self._held[register] = value
+                return self._reject(register, reading, f"jump of {step} waits for confirmation")
+            self._step[register] = max(step, self._step.get(register, Decimal(0)) * _STEP_DECAY)
             self._last[register] = value
             self._drops.pop(register, None)
             return True

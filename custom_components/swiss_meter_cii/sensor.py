@@ -13,6 +13,7 @@ from homeassistant.components.sensor import (
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
+    SensorExtraStoredData,
     SensorStateClass,
 )
 from homeassistant.components.sensor.const import DEVICE_CLASS_UNITS, UNIT_CONVERTERS
@@ -152,6 +153,17 @@ async def async_setup_entry(
     add_new_codes()
 
 
+# The energy guard keeps registers in base units (energy_guard.reading_magnitude).
+_BASE_UNITS: dict[str | None, str] = {
+    "kWh": "Wh",
+    "MWh": "Wh",
+    "kvarh": "varh",
+    "Mvarh": "varh",
+    "kVAh": "VAh",
+    "MVAh": "VAh",
+}
+
+
 class ObisSensor(MeterEntity, RestoreSensor):
     """One OBIS value of one meter."""
 
@@ -198,6 +210,20 @@ class ObisSensor(MeterEntity, RestoreSensor):
             self.coordinator.guard.seed(
                 self.unique_id or "", Reading(last.native_value, last.native_unit_of_measurement)
             )
+
+    @property
+    def extra_restore_state_data(self) -> SensorExtraStoredData:
+        """Also remember a register's last published value while it is unavailable.
+
+        Otherwise a sensor that is unavailable at shutdown restores nothing, and the first
+        (possibly lower) value after the restart would pass the energy guard unchecked.
+        """
+        data = super().extra_restore_state_data
+        if data.native_value is None and self.coordinator.is_cumulative(self.obis):
+            last = self.coordinator.guard.last(self.unique_id or "")
+            if last is not None:
+                return SensorExtraStoredData(last, _BASE_UNITS.get(self._unit, self._unit))
+        return data
 
     @property
     def available(self) -> bool:

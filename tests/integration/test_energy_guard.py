@@ -25,6 +25,41 @@ ENERGY = "1-1:1.8.0.255"
 POWER = "1-0:1.7.0.255"
 
 
+def test_guard_holds_a_spike_until_the_next_push_confirms_it() -> None:
+    guard = EnergyGuard()
+    assert guard.accept("r", Reading(1_000_000, "Wh"))
+    assert guard.accept("r", Reading(1_000_050, "Wh"))
+    # One corrupt push claims 1,000 MWh more: held back, never published ...
+    assert not guard.accept("r", Reading(1_001_000_050, "Wh"))
+    assert guard.last("r") == 1_000_050
+    # ... and the real value that follows is published (it is not a drop).
+    assert guard.accept("r", Reading(1_000_100, "Wh"))
+    assert guard.last("r") == 1_000_100
+
+
+def test_guard_publishes_a_confirmed_catch_up_one_push_late() -> None:
+    guard = EnergyGuard()
+    assert guard.accept("r", Reading(1_000_000, "Wh"))
+    assert guard.accept("r", Reading(1_000_040, "Wh"))
+    # The meter was out of reach for a day: 20 kWh more at once.
+    assert not guard.accept("r", Reading(1_020_040, "Wh"))
+    assert guard.accept("r", Reading(1_020_080, "Wh"))  # confirmed by the next push
+    assert guard.last("r") == 1_020_080
+    assert guard.accept("r", Reading(1_020_120, "Wh"))  # and normal steps go on
+
+
+def test_guard_lets_large_steady_steps_through() -> None:
+    # A CT meter on a large plant: 14 kWh per push every push is its normal pace.
+    guard = EnergyGuard()
+    value = 5_000_000
+    assert guard.accept("r", Reading(value, "Wh"))
+    value += 9_000
+    assert guard.accept("r", Reading(value, "Wh"))
+    for _ in range(20):
+        value += 14_000
+        assert guard.accept("r", Reading(value, "Wh"))
+
+
 def test_guard_rules() -> None:
     guard = EnergyGuard(resync_after=3)
     assert guard.accept("r", Reading(1000, "Wh"))
@@ -144,4 +179,13 @@ async def test_restart_restores_the_guard(
     await send_push(hass, fake_link, meter)
     assert coordinator.data.values.get(ENERGY) is None  # held back: lower than before
     assert coordinator.data.values[POWER].value == meter.last_values[POWER][0]
+
+    # Still unavailable at the next shutdown: the guard's value is what gets stored, so the
+    # restart after that cannot publish a lower value either.
+    entity = hass.data["sensor"].get_entity(registered.entity_id)
+    assert entity is not None
+    assert not entity.available
+    stored = entity.extra_restore_state_data.as_dict()
+    assert stored["native_value"]["decimal_str"] == str(high)
+    assert stored["native_unit_of_measurement"] == "Wh"
     await hass.config_entries.async_unload(entry.entry_id)
