@@ -10,6 +10,7 @@ import pytest
 from custom_components.swiss_meter_cii.decoder.axdr import (
     MAX_DEPTH,
     TruncatedError,
+    ValueSizer,
     parse,
     read_length,
 )
@@ -183,3 +184,26 @@ def test_hostile_counts_are_cheap() -> None:
 
 def test_accepts_bytearray() -> None:
     assert parse(bytearray(b"\x12\x00\xec")) == (236, 3)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "0600000001",
+        "020309064C475A3130330A03414243" + "0102" + "1200FF" + "0402C0",
+        "0102020209060100010800FF0600000064020209060100020800FF0600000000",
+        "1302021212" + "08" + "0001000200030004",  # compact array: two {u16, u16}
+    ],
+)
+def test_value_sizer_finds_the_end_byte_by_byte(data: str) -> None:
+    raw = bytes.fromhex(data)
+    _, end = parse(raw + b"\xff\xff")  # trailing bytes are not part of the value
+    sizer = ValueSizer()
+    sizes = [sizer.scan(raw[:cut], 0) for cut in range(len(raw) + 1)]
+    assert sizes[:-1] == [None] * len(raw)
+    assert sizes[-1] == end == len(raw)
+
+
+def test_value_sizer_rejects_what_is_not_a_value() -> None:
+    with pytest.raises(DecodeError):
+        ValueSizer().scan(bytes.fromhex("020107"), 0)  # tag 0x07 is reserved

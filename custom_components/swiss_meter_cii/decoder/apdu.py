@@ -30,7 +30,7 @@ class DataNotification:
         return self.long_invoke_id & 0xFFFFFF
 
 
-def _date_time(buf: bytes, pos: int) -> tuple[HeaderTime, int]:
+def parse_header_time(buf: bytes, pos: int) -> tuple[HeaderTime, int]:
     """Parse the optional date-time: `00` absent, `0C`+12, `09 0C`+12, `19`+12, 4/5 bytes.
 
     The standard form is an octet string without type tag (length byte, then bytes);
@@ -75,6 +75,6 @@ def parse_data_notification(buf: bytes, pos: int = 0) -> tuple[DataNotification,
     if pos + 5 > n:
         raise TruncatedError(pos + 5)
     long_invoke_id = _U32(buf, pos + 1)[0]
-    date_time, pos = _date_time(buf, pos + 5)
+    date_time, pos = parse_header_time(buf, pos + 5)
     body, pos = parse(buf, pos)
     return DataNotification(long_invoke_id, date_time, body), pos

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import dsmr, hdlc, mbus
-from .apdu import DATA_NOTIFICATION, parse_data_notification
+from .apdu import DATA_NOTIFICATION, parse_data_notification, parse_header_time
 from .assembly import GENERAL_BLOCK_TRANSFER, LLC_COMMAND, LLC_RESPONSE, LinkFrame, RawApdu
-from .axdr import TruncatedError, read_length
+from .axdr import TruncatedError, ValueSizer, read_length
 from .errors import DecodeError, ErrorKind
 from .push import ErrorEvent
 from .security import CIPHERED_TAGS, ciphered_size
@@ -58,6 +58,7 @@ class FrameHunter:
         "_reported_until",
         "_run",
         "_sample",
+        "_sizer",
         "_text_checked",
         "_unchecked_ok",
         "bytes_received",
@@ -77,6 +78,8 @@ class FrameHunter:
         self._need_at = -1  # stream offset of a candidate known to need more bytes ...
         self._need_end = 0  # ... until the stream reaches this offset
         self._need_exact = False  # ... which is its exact end (its header was valid)
+        # A bare Data-Notification being received: (stream offset, body offset, sizer).
+        self._sizer: tuple[int, int, ValueSizer] | None = None
         self._look_owner = -1  # candidate whose look-ahead progress is _look_from
         self._look_from = 0
         self._text_checked = 0  # stream offset up to which a waiting telegram is plain text
@@ -255,10 +258,40 @@ class FrameHunter:
                 return (_NEED, p + 8 + length) if p + 8 + length > n else (_NO, 0)
             return (length + 8 if inner == length else _NO), 0
         start = p + 3 if kind == LLC else p
-        inner, need = _apdu_size(buf, start)
+        if start < n and buf[start] == DATA_NOTIFICATION:
+            inner, need = self._notification_size(start)
+        else:
+            inner, need = _apdu_size(buf, start)
         if inner < 0:
             return inner, need
         return inner + start - p, start + inner
+
+    def _notification_size(self, start: int) -> tuple[int, int]:
+        """Size of a bare Data-Notification -> (size or _NEED/_NO, bytes needed).
+
+        It has no length field: a sizer kept across chunks finds its end, so a push that
+        trickles in is walked once, not once per chunk.
+        """
+        buf = self._buf
+        key = self._base + start
+        state = self._sizer
+        try:
+            if state is None or state[0] != key:
+                if start + 5 > len(buf):
+                    return _NEED, start + 5
+                _, body = parse_header_time(buf, start + 5)
+                state = self._sizer = (key, body - start, ValueSizer())
+            size = state[2].scan(buf, start + state[1])
+        except TruncatedError as err:
+            return _NEED, err.needed
+        except DecodeError:
+            self._sizer = None
+            return _NO, 0
+        if size is None:
+            return _NEED, start + state[1] + state[2].offset + 1
+        self._sizer = None
+        size += state[1]
+        return size, start + size
 
     def _cut_short(self, kind: str, p: int, out: list[LinkFrame | ErrorEvent]) -> None:
         """Report a checksummed frame with a valid header that the next frame interrupts.
