@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 import logging
+import os
 
 import serialx
 
@@ -48,6 +49,8 @@ class ReaderTiming:
     backoff_max: float = BACKOFF_MAX
     watchdog_min: float = MIN_SILENCE_TIMEOUT  # silent link closed after max(this, 3x interval)
     watchdog_factor: float = 3.0
+    device_check: float = 1.0  # while backing off: has the device node come back?
+    bridge_check: float = 5.0  # ... does the TCP bridge accept connections again?
     assumed_interval: float = SLOWEST_PUSH_INTERVAL  # until the coordinator has measured one
     format_timeout: float = SLOWEST_PUSH_INTERVAL + 10  # auto: no valid frame by then, next one
 
@@ -61,6 +64,7 @@ class _Session:
 
     good_push: bool
     reason: str
+    silent: bool = False  # closed by the watchdog: the link opened fine, nothing came
 
 
 class MeterReader:
@@ -117,7 +121,7 @@ class MeterReader:
                     _LOGGER.debug("%s; retrying in %.1f s", err, backoff)
                     self._coordinator.set_link_state(LinkState.DISCONNECTED, detail=str(err))
                     self._rotate_format()
-                    await asyncio.sleep(backoff)
+                    await self._pause(backoff)
                     backoff = min(backoff * 2, timing.backoff_max)
                     continue
             _LOGGER.debug("Opened %s at %s", redact_port(self._port), fmt)
@@ -131,13 +135,67 @@ class MeterReader:
             self._dispatch(self._decoder.flush())
             _LOGGER.debug("Closed %s: %s", redact_port(self._port), session.reason)
             self._coordinator.set_link_state(LinkState.DISCONNECTED, detail=session.reason)
-            if session.good_push:
+            if session.good_push or session.silent:
+                # A silent link is reopened at once: the watchdog's own period (>= 30 s)
+                # already limits the rate, and a meter that speaks again is heard soon.
                 backoff = timing.backoff_min
-            else:
-                self._rotate_format()
-            await asyncio.sleep(backoff)
             if not session.good_push:
+                self._rotate_format()
+            await self._pause(backoff)
+            if not (session.good_push or session.silent):
                 backoff = min(backoff * 2, timing.backoff_max)
+
+    async def _pause(self, delay: float) -> None:
+        """Back off before the next opening, but stop early once the link looks back.
+
+        The back-off (1 s doubling to 60 s) keeps a gone adapter or bridge from being
+        hammered; cheap checks keep returning data from waiting out a long back-off: a
+        device node that reappears (checked every second) or a TCP bridge that accepts a
+        connection again (every 5 s). Counted down in steps, not by the clock.
+        """
+        check, step = self._link_back_check()
+        if check is None or delay <= step:
+            await asyncio.sleep(delay)  # short enough: nothing to gain from checking
+            return
+        present = await check()
+        remaining = delay
+        while remaining > 0:
+            wait = min(step, remaining)
+            await asyncio.sleep(wait)
+            remaining -= wait
+            now_present = await check()
+            if now_present and not present:
+                return  # it came back: open it now
+            present = now_present
+
+    def _link_back_check(self) -> tuple[Callable[[], Awaitable[bool]] | None, float]:
+        """Return a cheap 'is the link there?' probe for this port and how often to run it."""
+        port = self._port
+        if port.startswith("socket://"):
+            host, _, tcp_port = port.removeprefix("socket://").partition("/")[0].rpartition(":")
+            if not host or not tcp_port.isdigit():
+                return None, 0.0
+
+            async def bridge_accepts() -> bool:
+                try:
+                    async with asyncio.timeout(2):
+                        _, writer = await asyncio.open_connection(host.strip("[]"), int(tcp_port))
+                except Exception:  # a probe: any failure means "not back yet"
+                    return False
+                writer.close()
+                with suppress(OSError):
+                    await writer.wait_closed()
+                return True
+
+            return bridge_accepts, self._timing.bridge_check
+        if "://" in port:
+            return None, 0.0  # esphome:// and others: connecting is the only test
+
+        async def node_exists() -> bool:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(None, os.path.exists, port)
+
+        return node_exists, self._timing.device_check
 
     async def _read(self, reader: asyncio.StreamReader, opened: float) -> _Session:
         """Feed chunks until the link closes, fails or stays silent past the watchdog."""
@@ -165,7 +223,7 @@ class MeterReader:
                         elif now - opened > self._timing.format_timeout:
                             return _Session(good, f"no valid frame at {self.serial_format}")
         except TimeoutError:
-            return _Session(good, f"nothing received for {watchdog:.0f} s")
+            return _Session(good, f"nothing received for {watchdog:.0f} s", silent=True)
         except (OSError, serialx.SerialException) as err:
             return _Session(good, f"read failed: {err or type(err).__name__}")
 

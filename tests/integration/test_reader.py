@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 import itertools
+from pathlib import Path
+import socket
 from typing import cast
 
 from homeassistant.core import HomeAssistant
@@ -15,7 +17,8 @@ from custom_components.swiss_meter_cii.coordinator import LinkState, SwissMeterC
 from custom_components.swiss_meter_cii.decoder import StreamDecoder
 from custom_components.swiss_meter_cii.decoder.errors import ErrorKind
 from custom_components.swiss_meter_cii.decoder.push import ErrorEvent, Push
-from custom_components.swiss_meter_cii.reader import MeterReader, ReaderTiming
+from custom_components.swiss_meter_cii.link import LinkError
+from custom_components.swiss_meter_cii.reader import MeterReader, Opener, ReaderTiming
 from simulator import DEFAULT_KEY, MeterSimulator, TcpMeterServer, wrong_key
 
 from .conftest import (
@@ -317,3 +320,84 @@ async def test_link_state_follows_the_reader(
     fake_link.drop()
     await settle(hass)
     assert hass.states.get(link_state).state in ("connecting", "disconnected")  # type: ignore[union-attr]
+
+
+class _Closer:
+    """Writer half of a scripted link: the reader only closes it."""
+
+    def close(self) -> None:
+        pass
+
+    async def wait_closed(self) -> None:
+        pass
+
+
+def _returning_link(
+    meter: MeterSimulator, is_back: Callable[[], bool]
+) -> Callable[[str, object], object]:
+    """An opener that fails until `is_back()`, then delivers one push."""
+
+    async def opener(port: str, _fmt: object) -> tuple[asyncio.StreamReader, _Closer]:
+        if not is_back():
+            raise LinkError(f"cannot open {port}: [Errno 2] No such file or directory")
+        stream = asyncio.StreamReader()
+        stream.feed_data(meter.next_push())
+        return stream, _Closer()
+
+    return opener
+
+
+async def test_a_returning_adapter_ends_a_long_back_off(
+    meter: MeterSimulator, tmp_path: Path
+) -> None:
+    # The back-off is 30 s, but the device node is watched: its return is acted on at once.
+    node = tmp_path / "usb-meter"
+    recorder = Recorder()
+    reader = MeterReader(
+        cast(SwissMeterCoordinator, recorder),
+        str(node),
+        "2400_8E1",
+        lambda: StreamDecoder(key=DEFAULT_KEY),
+        timing=ReaderTiming(backoff_min=30, backoff_max=30, device_check=0.02),
+        opener=cast(Opener, _returning_link(meter, node.exists)),
+    )
+    task = asyncio.create_task(reader.run())
+    await asyncio.sleep(0.1)  # the first opening failed: backing off
+    assert not recorder.pushes
+    node.touch()  # plugged in again
+    async with asyncio.timeout(2):
+        while not recorder.pushes:  # noqa: ASYNC110 - polling a plain recorder
+            await asyncio.sleep(0.01)
+    await stop(task)
+
+
+async def test_a_returning_bridge_ends_a_long_back_off(
+    meter: MeterSimulator, socket_enabled: None
+) -> None:
+    # ser2net is down; when it accepts connections again the reader does not wait 30 s.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.close()
+    server: asyncio.Server | None = None
+    recorder = Recorder()
+    reader = MeterReader(
+        cast(SwissMeterCoordinator, recorder),
+        f"socket://127.0.0.1:{port}",
+        "2400_8E1",
+        lambda: StreamDecoder(key=DEFAULT_KEY),
+        timing=ReaderTiming(backoff_min=30, backoff_max=30, bridge_check=0.02),
+        opener=cast(Opener, _returning_link(meter, lambda: server is not None)),
+    )
+    task = asyncio.create_task(reader.run())
+    await asyncio.sleep(0.1)
+    assert not recorder.pushes
+    server = await asyncio.start_server(lambda _r, w: w.close(), "127.0.0.1", port)
+    try:
+        async with asyncio.timeout(2):
+            while not recorder.pushes:  # noqa: ASYNC110 - polling a plain recorder
+                await asyncio.sleep(0.01)
+    finally:
+        server.close()
+        await server.wait_closed()
+        await stop(task)
