@@ -852,7 +852,14 @@ def develop(argv: Sequence[str] | None = None) -> int:
         _say(f"develop: {err}")
         return 1
 
-    sim = simulator_process(args.meter_port, config_dir / "simulator.log", interval=args.interval)
+    # The meter keeps its registers and frame counter across runs (never lower, never a
+    # replayed counter), as a real meter does while Home Assistant restarts.
+    sim = simulator_process(
+        args.meter_port,
+        config_dir / "simulator.log",
+        interval=args.interval,
+        extra_args=("--state", str(config_dir / "simulator-state.json")),
+    )
     hass = hass_process(config_dir, config_dir / "hass-console.log")
     client = HaClient(base_url)
     code = 0

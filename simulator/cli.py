@@ -7,7 +7,9 @@ import asyncio
 from collections.abc import Sequence
 import contextlib
 from datetime import datetime
+import json
 import os
+from pathlib import Path
 import re
 import signal
 import sys
@@ -35,6 +37,8 @@ keys (documented defaults, used unless you pass your own):
 examples:
   {PROG} --profile e450
       ser2net-like TCP server on 127.0.0.1:3001, AES-GCM with the default keys
+  {PROG} --profile e450 --state meter-state.json
+      the same, but registers and frame counter go on from the last run
   {PROG} --profile am550 --port 0 --host 127.0.0.1 --plain --interval 1
       free port (printed as socket://127.0.0.1:PORT), unencrypted, one push a second
   {PROG} --profile kaifa_ma309m --output capture.bin --count 100 --seed 7 \\
@@ -105,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     meter.add_argument(
         "--seed", type=int, default=0, help="random seed for identity and values (default 0)"
+    )
+    meter.add_argument(
+        "--state",
+        type=Path,
+        metavar="FILE",
+        help="keep registers and counters in FILE: read at start when it exists, written "
+        "after every push, so a restarted meter goes on where it stopped (never lower)",
     )
     meter.add_argument(
         "--start",
@@ -233,6 +244,13 @@ def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _save_state(path: Path, state: dict[str, float | int]) -> None:
+    """Write the meter's registers and counters atomically (a kill never leaves half a file)."""
+    partial = path.with_suffix(path.suffix + ".tmp")
+    partial.write_text(json.dumps(state))
+    partial.replace(path)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     parser = build_parser()
@@ -291,7 +309,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             flush=True,
         )
 
+    if args.state is not None and args.state.exists():
+        try:
+            sim.restore(json.loads(args.state.read_text()))
+        except (OSError, ValueError, TypeError) as err:
+            parser.error(f"--state: cannot read {args.state}: {err}")
+
     def report(push: FaultedPush) -> None:
+        if args.state is not None:
+            _save_state(args.state, sim.state())
         if args.verbose:
             print(
                 f"push {sim.pushes}: IC {sim.frame_counter}, {len(push.data)} bytes, {push.fault}",

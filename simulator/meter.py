@@ -6,6 +6,7 @@ with `last_values`; the CLI and `TcpMeterServer` drive it in real time.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 import random
 from typing import Literal
@@ -143,6 +144,32 @@ class MeterSimulator:
         return self._household.time
 
     # ----------------------------------------------------------------- pushing
+
+    _REGISTERS = ("import_t1", "import_t2", "export", "reactive_import", "reactive_export")
+
+    def state(self) -> dict[str, float | int]:
+        """Return what must survive a restart for the meter to go on where it stopped.
+
+        Registers and counters only: a real meter never starts its registers lower or
+        its frame counter again (the integration would refuse both).
+        """
+        house = self._household
+        return {
+            **{name: getattr(house, name) for name in self._REGISTERS},
+            "frame_counter": self._frame_counter,
+            "invoke_id": self._invoke_id,
+        }
+
+    def restore(self, state: Mapping[str, float | int]) -> None:
+        """Go on from a `state()` saved earlier (values missing from it stay as drawn)."""
+        house = self._household
+        for name in self._REGISTERS:
+            if name in state:
+                setattr(house, name, float(state[name]))
+        if "frame_counter" in state:
+            self._frame_counter = int(state["frame_counter"]) & 0xFFFFFFFF
+        if "invoke_id" in state:
+            self._invoke_id = int(state["invoke_id"]) & 0x00FFFFFF
 
     def next_push(self, elapsed: float = 5.0) -> bytes:
         """Advance the meter by `elapsed` seconds and return that push's wire bytes."""
