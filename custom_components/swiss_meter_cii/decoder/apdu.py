@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import struct
 from typing import Any
 
-from .axdr import TruncatedError, parse
+from .axdr import ListMemo, TruncatedError, parse
 from .errors import DecodeError, ErrorKind
 from .values import CosemDate, CosemDateTime, CosemTime
 
@@ -16,7 +16,7 @@ _U32 = struct.Struct(">I").unpack_from
 type HeaderTime = CosemDateTime | CosemDate | CosemTime | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DataNotification:
     """A parsed Data-Notification: long-invoke-id-and-priority, date-time, body."""
 
@@ -64,7 +64,9 @@ def parse_header_time(buf: bytes, pos: int) -> tuple[HeaderTime, int]:
     return CosemTime.from_bytes(raw), end
 
 
-def parse_data_notification(buf: bytes, pos: int = 0) -> tuple[DataNotification, int]:
+def parse_data_notification(
+    buf: bytes, pos: int = 0, memo: ListMemo | None = None
+) -> tuple[DataNotification, int]:
     """Parse a Data-Notification at `pos` -> (notification, position after it).
 
     Raises DecodeError(MALFORMED); an `axdr.TruncatedError` when the input ends early.
@@ -76,5 +78,5 @@ def parse_data_notification(buf: bytes, pos: int = 0) -> tuple[DataNotification,
         raise TruncatedError(pos + 5)
     long_invoke_id = _U32(buf, pos + 1)[0]
     date_time, pos = parse_header_time(buf, pos + 5)
-    body, pos = parse(buf, pos)
+    body, pos = parse(buf, pos, memo)
     return DataNotification(long_invoke_id, date_time, body), pos

@@ -24,7 +24,7 @@ MAX_MESSAGE = 65536  # no push comes near this; bounds memory for endless sequen
 _APDU_TAGS = frozenset((0x0F, 0xDB, 0xDC, 0xE0))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RawApdu:
     """A frame without checksummed link layer: IP wrapper, LLC only, bare APDU or DSMR."""
 
@@ -36,7 +36,7 @@ class RawApdu:
 type LinkFrame = HdlcFrame | MbusFrame | RawApdu
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Message:
     """Reassembled link-layer payload: one or more APDUs, and the frames that carried it."""
 
@@ -51,7 +51,7 @@ def strip_llc(data: bytes) -> bytes:
     return data
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class GbtBlock:
     """One general-block-transfer APDU: `E0 | BC | BN(2) | BNA(2) | len | block data`."""
 
@@ -72,9 +72,13 @@ def parse_gbt(buf: bytes, pos: int = 0) -> tuple[GbtBlock, int]:
     if pos + 6 > n:
         raise TruncatedError(pos + 6)
     control = buf[pos + 1]
-    number = int.from_bytes(buf[pos + 2 : pos + 4], "big")
-    acknowledged = int.from_bytes(buf[pos + 4 : pos + 6], "big")
-    length, start = read_length(buf, pos + 6)
+    number = (buf[pos + 2] << 8) | buf[pos + 3]
+    acknowledged = (buf[pos + 4] << 8) | buf[pos + 5]
+    length = buf[pos + 6] if pos + 6 < n else 0x80
+    if length < 0x80:
+        start = pos + 7
+    else:
+        length, start = read_length(buf, pos + 6)
     end = start + length
     if end > n:
         raise TruncatedError(end)

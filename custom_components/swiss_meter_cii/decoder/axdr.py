@@ -155,13 +155,49 @@ class ValueSizer:
         return None if open_ else self.offset
 
 
-def parse(buf: bytes | bytearray | memoryview, pos: int = 0) -> tuple[Any, int]:
+class ListMemo:
+    """The last push object list a connection parsed: its bytes and its value.
+
+    Meters repeat their push object list byte for byte in every push; comparing those
+    bytes (one memcmp) costs far less than parsing its ~140 A-XDR items again.
+    The cached value is shared between pushes: callers must not mutate it.
+    """
+
+    __slots__ = ("raw", "value")
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self.raw = b""
+        self.value: Any = None
+
+
+_MEMO_MIN = 64  # shorter first elements are cheaper to parse than to cache
+
+
+def parse(
+    buf: bytes | bytearray | memoryview, pos: int = 0, memo: ListMemo | None = None
+) -> tuple[Any, int]:
     """Parse one A-XDR Data value at `pos` -> (value, position after it).
 
+    With `memo`, a body structure whose first element is an array (the push object list
+    of IDIS/Swiss pushes) reuses the previous parse when the array's bytes are unchanged.
     Raises DecodeError(MALFORMED) (a `TruncatedError` when the input ends early).
     """
     data = buf if isinstance(buf, bytes) else bytes(buf)
-    return _parse(data, pos, len(data), 0)
+    n = len(data)
+    if memo is not None and pos + 2 < n and data[pos] == 0x02:
+        count, first = _count(data, pos + 1, n)
+        if count and data[first] == 0x01:
+            raw = memo.raw
+            if raw and data.startswith(raw, first):
+                head, after = memo.value, first + len(raw)
+            else:
+                head, after = _parse(data, first, n, 1)
+                if after - first >= _MEMO_MIN:
+                    memo.raw, memo.value = data[first:after], head
+            rest, end = _sequence(data, after, n, count - 1, 1)
+            return (head, *rest), end
+    return _parse(data, pos, n, 0)
 
 
 def _parse(buf: bytes, pos: int, n: int, depth: int) -> tuple[Any, int]:

@@ -25,7 +25,7 @@ class HeaderError(DecodeError):
     """
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HdlcFrame:
     """One validated HDLC frame; `info` is the information field (LLC not removed)."""
 
@@ -102,6 +102,13 @@ def _address_value(raw: bytes) -> int:
     return value
 
 
+# Headers (format, addresses, control, HCS) whose HCS was verified. A meter repeats a
+# handful of them (they differ only in the length field), so the HCS is computed once per
+# header, not once per frame. A pure function of the bytes: safe to share; bounded.
+_GOOD_HEADERS: dict[bytes, None] = {}
+_GOOD_HEADERS_MAX = 256
+
+
 def parse_frame(frame: bytes) -> HdlcFrame:
     """Validate a complete frame (opening flag .. closing flag).
 
@@ -122,8 +129,13 @@ def parse_frame(frame: bytes) -> HdlcFrame:
     if info_start != fcs_pos:
         if info_start + 2 > fcs_pos:
             raise HeaderError(ErrorKind.FRAMING, "HDLC frame too short for its HCS")
-        if crc16_x25(frame[1:info_start]) != frame[info_start] | (frame[info_start + 1] << 8):
-            raise HeaderError(ErrorKind.CHECKSUM, "HDLC HCS wrong")
+        header = frame[1 : info_start + 2]
+        if header not in _GOOD_HEADERS:
+            if crc16_x25(header[:-2]) != header[-2] | (header[-1] << 8):
+                raise HeaderError(ErrorKind.CHECKSUM, "HDLC HCS wrong")
+            if len(_GOOD_HEADERS) >= _GOOD_HEADERS_MAX:
+                _GOOD_HEADERS.clear()
+            _GOOD_HEADERS[header] = None
     if crc16_x25(frame[1:fcs_pos]) != frame[fcs_pos] | (frame[fcs_pos + 1] << 8):
         raise DecodeError(ErrorKind.CHECKSUM, f"HDLC FCS wrong ({size}-byte frame)")
     if frame[-1] != FLAG:

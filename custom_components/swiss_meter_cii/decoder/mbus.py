@@ -16,7 +16,7 @@ MAX_FRAME = 257 + 6
 _HEADER = 5  # C, A, CI, STSAP, DTSAP: all counted in L
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MbusFrame:
     """One validated long frame; `data` is the DLMS part after the two TSAP bytes."""
 

@@ -27,6 +27,7 @@ from .assembly import (
     RawApdu,
     parse_gbt,
 )
+from .axdr import ListMemo
 from .errors import DecodeError, ErrorKind
 from .framing import DEFAULT_MAX_BUFFER, DSMR, FrameHunter
 from .keys import parse_key
@@ -128,6 +129,7 @@ class StreamDecoder:
         self._blocks = (BlockAssembler(), BlockAssembler())
         self._counters: dict[bytes, _Counter] = {}
         self._last_plain: bytes | None = None
+        self._memo = ListMemo()  # the push object list, parsed once per connection
         self._stats = DecoderStats()
         self._hunter_totals = (0, 0, 0)  # bytes, garbage, frames of replaced hunters
 
@@ -249,7 +251,7 @@ class StreamDecoder:
             tag = data[pos]
             try:
                 if tag == DATA_NOTIFICATION:
-                    notification, end = parse_data_notification(data, pos)
+                    notification, end = parse_data_notification(data, pos, self._memo)
                     self._on_notification(notification, data[pos:end], raw, ctx, out)
                 elif tag in CIPHERED_TAGS:
                     if ctx.inside:
@@ -338,7 +340,7 @@ class StreamDecoder:
         """Parse decrypted bytes; DecodeError if they are no push (None for a GBT block)."""
         first = plaintext[0] if plaintext else -1
         if first == DATA_NOTIFICATION:
-            return parse_data_notification(plaintext, 0)[0]
+            return parse_data_notification(plaintext, 0, self._memo)[0]
         if first == dsmr.START:
             return dsmr.parse_telegram(plaintext, local_tz=self._tz)
         if first == GENERAL_BLOCK_TRANSFER:
