@@ -190,6 +190,11 @@ class LinkAssembler:
         self._mbus_next = 0
         self._broken = False  # frames were lost: skip segments until a push starts
 
+    @property
+    def idle(self) -> bool:
+        """No segments pending or being skipped: a whole frame needs no assembly."""
+        return not self._hdlc and not self._broken
+
     def discard(self) -> None:
         """Frames were lost on the line: never join segments across the gap.
 

@@ -23,13 +23,13 @@ from .assembly import (
     BlockAssembler,
     LinkAssembler,
     LinkFrame,
-    Message,
     RawApdu,
     parse_gbt,
 )
 from .axdr import ListMemo
 from .errors import DecodeError, ErrorKind
 from .framing import DEFAULT_MAX_BUFFER, DSMR, FrameHunter
+from .hdlc import HdlcFrame
 from .keys import parse_key
 from .layouts import LayoutDecoder
 from .models import AUTO, MODELS
@@ -73,6 +73,11 @@ class _Context:
     security: Security = Security.NONE
     counter_reset: bool = False
     inside: bool = False  # decoding the plaintext of a ciphered APDU
+
+
+# Context of frames outside any ciphering. Never changed: only a ciphered push gets (and
+# changes) a context of its own, so one instance serves every plain frame.
+_OUTER = _Context()
 
 
 @dataclass(slots=True)
@@ -227,22 +232,26 @@ class StreamDecoder:
     def _on_frame(self, frame: LinkFrame, out: list[Result]) -> None:
         """Reassemble a validated link frame, then decode what it completes."""
         if isinstance(frame, RawApdu) and frame.kind == DSMR:
-            self._on_dsmr(frame.data, frame.raw, _Context(), out)
+            self._on_dsmr(frame.data, frame.raw, _OUTER, out)
+            return
+        if type(frame) is HdlcFrame and not frame.segmented and self._link.idle:
+            # The common case (every E450 frame): a whole APDU or block, nothing to join.
+            self._on_message(frame.info, frame.raw, _OUTER, out, joined=False)
             return
         for message in self._link.push(frame):
             if isinstance(message, ErrorEvent):
                 out.append(message)
             else:
-                self._on_message(message, _Context(), out, joined=False)
+                self._on_message(message.data, message.raw, _OUTER, out, joined=False)
 
     def _on_message(
-        self, message: Message, ctx: _Context, out: list[Result], *, joined: bool
+        self, data: bytes, raw: bytes, ctx: _Context, out: list[Result], *, joined: bool
     ) -> None:
         """Decode every APDU in a message (an E450 may pack several in one HDLC frame).
 
-        `joined`: the message is a reassembled block transfer (blocks don't nest).
+        `raw` is the link-layer bytes that carried it; `joined`: the message is a
+        reassembled block transfer (blocks don't nest).
         """
-        data, raw = message.data, message.raw
         pos, n = 0, len(data)
         while pos < n:
             if data[pos : pos + 3] in _LLC:
@@ -266,7 +275,7 @@ class StreamDecoder:
                         if isinstance(item, ErrorEvent):
                             out.append(replace(item, system_title=ctx.system_title))
                         else:
-                            self._on_message(item, ctx, out, joined=True)
+                            self._on_message(item.data, item.raw, ctx, out, joined=True)
                 elif not any(data[pos:]):
                     return  # zero padding after the last APDU
                 else:
@@ -334,7 +343,7 @@ class StreamDecoder:
         elif isinstance(parsed, dsmr.DsmrTelegram):
             out.append(self._dsmr_push(parsed, raw, ctx))
         else:  # a GBT block inside the ciphertext
-            self._on_message(Message(plaintext, raw), ctx, out, joined=False)
+            self._on_message(plaintext, raw, ctx, out, joined=False)
 
     def _parse_plaintext(self, plaintext: bytes) -> DataNotification | dsmr.DsmrTelegram | None:
         """Parse decrypted bytes; DecodeError if they are no push (None for a GBT block)."""
