@@ -1,0 +1,356 @@
+"""Latency and per-meter cost inside a real Home Assistant (scripts/benchmark latency|cost).
+
+Uses pytest-homeassistant-custom-component's `hass` (Home Assistant's real core: state
+machine, event bus, entity platform) and the integration's real set-up, reader, decoder,
+coordinator and sensors over real loopback TCP (`socket://`, as with ser2net). This file is
+not part of the test suite (pytest's testpaths is tests/): scripts/benchmark runs it by path.
+It prints figures; it never asserts a time (a shared machine's timings are not pass/fail).
+
+Knobs (environment): BENCH_PUSHES (latency, default 1000), BENCH_METERS (cost, default 10),
+BENCH_SECONDS (cost: seconds measured idle and with the meters, default 60), BENCH_SOAK (cost:
+seconds of extra running with RSS samples, default 0).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+import contextlib
+import gc
+import json
+import logging
+import os
+import pathlib
+import resource
+import sys
+import time
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import EVENT_STATE_CHANGED
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers import recorder as recorder_helper
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped, unused-ignore]
+    MockConfigEntry,
+)
+
+from benchmarks.cases import simulated_pushes
+from benchmarks.common import ROOT, Summary, machine_line
+from custom_components.swiss_meter_cii.const import (
+    CONF_AUTHENTICATION_KEY,
+    CONF_ENCRYPTION_KEY,
+    CONF_MODEL,
+    CONF_PORT,
+    CONF_SERIAL_FORMAT,
+    DOMAIN,
+)
+from simulator.meter import DEFAULT_AUTH_KEY, DEFAULT_KEY
+
+WARMUP_PUSHES = 50  # entities are created by the first push; caches warm up
+GAP = 0.02  # idle time between pushes (a real meter waits 1-5 s; the loop is idle either way)
+PUSH_TIMEOUT = 2.0
+SETTLE = 10.0  # seconds after set-up before the cost is measured
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load custom_components/swiss_meter_cii."""
+
+
+@pytest.fixture(autouse=True)
+def quiet_logs() -> None:
+    """Log at warning level, Home Assistant's default (the harness logs at info)."""
+    for name in ("homeassistant", "custom_components", "serialx", "sqlalchemy.engine"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+@pytest.fixture(autouse=True)
+def enable_event_loop_debug(event_loop: asyncio.AbstractEventLoop) -> None:
+    """Override the plugin's fixture of this name: asyncio debug mode adds its own overhead.
+
+    Home Assistant runs without it; timing with it on would measure the debugger.
+    """
+    event_loop.set_debug(False)
+
+
+def meter_entry(port: int, title: str) -> MockConfigEntry:
+    """Build the config entry the wizard stores for an encrypted E450 behind ser2net."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=title,
+        unique_id=title,
+        data={
+            CONF_PORT: f"socket://127.0.0.1:{port}",
+            CONF_SERIAL_FORMAT: "2400_8E1",
+            CONF_MODEL: "lg_e450",
+            CONF_ENCRYPTION_KEY: DEFAULT_KEY.hex(),
+            CONF_AUTHENTICATION_KEY: DEFAULT_AUTH_KEY.hex(),
+        },
+    )
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process, all threads (not the meters' process)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def rss_bytes() -> int:
+    """Resident set size now (Linux /proc)."""
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def print_header(what: str) -> None:
+    """Name the measurement and the machine."""
+    print()
+    print(f"== {what}")
+    print(machine_line())
+    print(f"asyncio debug mode: {asyncio.get_running_loop().get_debug()}")
+
+
+# --------------------------------------------------------------------------------------------
+# Latency
+
+
+async def test_latency(hass: HomeAssistant, socket_enabled: None) -> None:
+    """Time from the last byte of a push written to the socket to its state_changed events.
+
+    The "meter" is a TCP server in the same process and event loop as Home Assistant, so both
+    time stamps come from one clock; it only writes (the kernel does the rest), so it adds
+    nothing to what is measured. `first` is the first sensor's state_changed, `all` the last
+    one of the same push (every sensor of the push updated).
+    """
+    count = int(os.environ.get("BENCH_PUSHES", "1000"))
+    print_header(f"end-to-end latency, {count} encrypted E450 pushes over TCP")
+    _, pushes = simulated_pushes(
+        "e450", WARMUP_PUSHES + count, key=DEFAULT_KEY, auth_key=DEFAULT_AUTH_KEY
+    )
+    loop = asyncio.get_running_loop()
+    connected: asyncio.Future[asyncio.StreamWriter] = loop.create_future()
+
+    async def accept(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not connected.done():
+            connected.set_result(writer)
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    entry = meter_entry(port, "E450 latency")
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    writer = await asyncio.wait_for(connected, 10)
+
+    stamps: list[float] = []
+    waiter: asyncio.Future[None] = loop.create_future()
+
+    @callback
+    def on_state_changed(event: Event[EventStateChangedData]) -> None:
+        if event.data["entity_id"].startswith(("sensor.", "binary_sensor.")):
+            stamps.append(time.perf_counter())
+            if not waiter.done():
+                waiter.set_result(None)
+
+    unsubscribe = hass.bus.async_listen(EVENT_STATE_CHANGED, on_state_changed)
+    first: list[float] = []
+    last: list[float] = []
+    events: list[int] = []
+    missed = 0
+    try:
+        for index, push in enumerate(pushes):
+            stamps.clear()
+            waiter = loop.create_future()
+            writer.write(push)  # the socket is empty: the bytes go to the kernel right here
+            sent = time.perf_counter()
+            try:
+                await asyncio.wait_for(waiter, PUSH_TIMEOUT)
+            except TimeoutError:
+                missed += 1
+                continue
+            await asyncio.sleep(GAP)  # every state write of this push has happened by now
+            if index >= WARMUP_PUSHES:
+                first.append(stamps[0] - sent)
+                last.append(stamps[-1] - sent)
+                events.append(len(stamps))
+    finally:
+        unsubscribe()
+        await hass.config_entries.async_unload(entry.entry_id)
+        writer.close()
+        server.close()
+        await server.wait_closed()
+
+    print(f"pushes timed: {len(first)} (after {WARMUP_PUSHES} warm-up), missed: {missed}")
+    print(f"state_changed events per push: {sum(events) / max(len(events), 1):.1f}")
+    print(f"first sensor  {Summary.of(first).line()}")
+    print(f"all sensors   {Summary.of(last).line()}")
+    p99 = Summary.of(last).p99
+    print(f"target p99 <= 10 ms (all sensors): {p99:.2f} ms -> {'MET' if p99 <= 10 else 'MISSED'}")
+    assert first, "no push reached the state machine"
+
+
+# --------------------------------------------------------------------------------------------
+# Cost per meter
+
+
+@contextlib.asynccontextmanager
+async def meter_process(count: int) -> AsyncIterator[list[int]]:
+    """Run `count` simulated meters in their own process; yield their ports."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "benchmarks.meters",
+        "--count",
+        str(count),
+        "--interval",
+        "1.0",
+        cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert process.stdin is not None
+    assert process.stdout is not None
+    try:
+        line = await asyncio.wait_for(process.stdout.readline(), 30)
+        yield [int(port) for port in json.loads(line)["ports"]]
+    finally:
+        process.stdin.close()
+        try:
+            await asyncio.wait_for(process.wait(), 10)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+async def _wait_for_pushes(entries: list[MockConfigEntry], pushes: int) -> None:
+    """Wait (up to 30 s) until every entry's coordinator has handled `pushes` pushes."""
+    for _ in range(300):
+        if all(e.runtime_data.stats.pushes >= pushes for e in entries):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the meters did not push")
+
+
+async def _measure(seconds: float) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of this process over an idle `seconds` sleep."""
+    cpu, wall = cpu_seconds(), time.monotonic()
+    await asyncio.sleep(seconds)
+    return cpu_seconds() - cpu, time.monotonic() - wall
+
+
+async def _soak(seconds: float) -> list[str]:
+    """Keep running `seconds` more, sampling RSS and live objects every 30 s (BENCH_SOAK).
+
+    Tells allocator high-water marks (flat after a while) from a leak (keeps rising).
+    """
+    lines = []
+    start = time.monotonic()
+    while (elapsed := time.monotonic() - start) < seconds:
+        await asyncio.sleep(min(30.0, seconds - elapsed))
+        gc.collect()
+        lines.append(
+            f"  soak {time.monotonic() - start:5.0f} s: RSS {rss_bytes() / 2**20:.2f} MiB, "
+            f"{len(gc.get_objects())} live objects"
+        )
+    return lines
+
+
+async def test_cost(hass: HomeAssistant, socket_enabled: None) -> None:
+    """CPU share of the Home Assistant process and memory per meter at 1 push/s, 28 values.
+
+    Idle baseline first (the same `hass`, no meter), then N meters pushing once a second;
+    CPU per meter = (CPU with N - CPU idle) / N. Memory per meter = RSS growth from one
+    configured meter (code imported, caches warm) to N, divided by N - 1.
+    """
+    await _cost(hass, "without recorder: the integration's own cost")
+
+
+async def test_cost_recorder(
+    hass: HomeAssistant, socket_enabled: None, tmp_path: pathlib.Path
+) -> None:
+    """The same with Home Assistant's recorder writing every state change to SQLite.
+
+    A real installation records every state change (in its own thread, same process), so
+    this is closer to what a user's Home Assistant spends per meter.
+    """
+    db_url = f"sqlite:///{tmp_path / 'home-assistant_v2.db'}"
+    recorder_helper.async_initialize_recorder(hass)  # what bootstrap does before set-up
+    assert await async_setup_component(hass, "recorder", {"recorder": {"db_url": db_url}})
+    await hass.data[recorder_helper.DATA_RECORDER].db_connected
+    await hass.async_block_till_done()
+    await _cost(hass, "with the recorder (SQLite file, default commit interval)")
+
+
+async def _cost(hass: HomeAssistant, variant: str) -> None:
+    """Measure and print the cost figures (see test_cost)."""
+    meters = max(2, int(os.environ.get("BENCH_METERS", "10")))
+    seconds = float(os.environ.get("BENCH_SECONDS", "60"))
+    print_header(
+        f"cost per meter, {variant}: {meters} encrypted E450 meters at 1 push/s, {seconds:.0f} s"
+    )
+
+    idle_cpu, idle_wall = await _measure(seconds)
+    idle_share = idle_cpu / idle_wall
+    print(f"idle Home Assistant (no meter): {idle_share * 100:.3f} % of one core")
+
+    changed = 0
+
+    @callback
+    def count_changes(event: Event[EventStateChangedData]) -> None:
+        nonlocal changed
+        changed += 1
+
+    async with meter_process(meters) as ports:
+        entries = [meter_entry(port, f"E450 cost {n}") for n, port in enumerate(ports)]
+        gc.collect()
+        rss_empty = rss_bytes()
+        entries[0].add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entries[0].entry_id)
+        await _wait_for_pushes(entries[:1], 3)
+        gc.collect()
+        rss_one, objects_one = rss_bytes(), len(gc.get_objects())
+        for entry in entries[1:]:
+            entry.add_to_hass(hass)
+            assert await hass.config_entries.async_setup(entry.entry_id)
+        await _wait_for_pushes(entries, 3)
+        await asyncio.sleep(SETTLE)
+        gc.collect()
+        rss_all, objects_all = rss_bytes(), len(gc.get_objects())
+
+        unsubscribe = hass.bus.async_listen(EVENT_STATE_CHANGED, count_changes)
+        pushes_before = sum(e.runtime_data.stats.pushes for e in entries)
+        busy_cpu, busy_wall = await _measure(seconds)
+        pushes = sum(e.runtime_data.stats.pushes for e in entries) - pushes_before
+        unsubscribe()
+        gc.collect()
+        rss_end, objects_end = rss_bytes(), len(gc.get_objects())
+        soak = await _soak(float(os.environ.get("BENCH_SOAK", "0")))
+        errors = sum(e.runtime_data.stats.total_errors for e in entries)
+        for entry in entries:
+            await hass.config_entries.async_unload(entry.entry_id)
+        assert all(e.state is ConfigEntryState.NOT_LOADED for e in entries)
+
+    busy_share = busy_cpu / busy_wall
+    per_meter = (busy_share - idle_share) / meters
+    print(
+        f"with {meters} meters: {busy_share * 100:.3f} % of one core; "
+        f"{pushes / busy_wall:.2f} pushes/s, {changed / busy_wall:.0f} state changes/s, "
+        f"{errors} decode errors"
+    )
+    print(
+        f"CPU per meter: {per_meter * 100:.3f} % of one core "
+        f"({per_meter * 1000 / max(pushes / busy_wall / meters, 1e-9):.2f} ms per push)"
+    )
+    print(
+        f"memory: first meter (code + caches) {(rss_one - rss_empty) / 2**20:.2f} MiB; "
+        f"each further meter {(rss_all - rss_one) / (meters - 1) / 1024:.0f} KiB RSS, "
+        f"{(objects_all - objects_one) / (meters - 1):.0f} Python objects"
+    )
+    print(
+        f"growth while running {busy_wall:.0f} s: RSS {(rss_end - rss_all) / 1024:+.0f} KiB, "
+        f"live Python objects {objects_end - objects_all:+d}"
+    )
+    for line in soak:
+        print(line)
+    verdict = "MET" if per_meter <= 0.005 else "MISSED"
+    print(f"target <= 0.5 % of one core per meter: {per_meter * 100:.3f} % -> {verdict}")
+    assert pushes > 0, "no push was handled"
