@@ -9,8 +9,9 @@ number and starts with a fresh guard anyway.
 
 A glitch upwards would be worse: once published, every real value after it looks like a drop.
 So a step far larger than the register's recent steps (and above `SPIKE_MIN`) is held back
-until the next push confirms it (is at least as high): a real catch-up after an outage is
-published one push late, a single corrupt spike never.
+until `CONFIRM_PUSHES` pushes in a row stay at least as high: a real catch-up after an outage
+is published two pushes late; a corrupt spike, even one repeated in the next push (a wrong
+scaler for two pushes), never, because the real value that follows falls back below it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ _LOGGER = logging.getLogger(__name__)
 RESYNC_PUSHES = 30
 SPIKE_MIN = Decimal(10_000)  # base units (Wh, varh, VAh): smaller steps are never held back
 SPIKE_FACTOR = 10  # ... nor steps up to this many times the largest recent step
+CONFIRM_PUSHES = 3  # a held step is published once this many pushes in a row reach it
 _STEP_DECAY = Decimal("0.99")  # the "largest recent step" fades by 1 % per push
 
 # Registers may arrive in Wh from binary pushes and in kWh from DSMR text: compare in base units.
@@ -64,6 +66,14 @@ class _Drop:
     last: Decimal
 
 
+@dataclass(slots=True)
+class _Held:
+    """A large step up, held back until enough pushes confirm it."""
+
+    value: Decimal
+    count: int
+
+
 class EnergyGuard:
     """Decides per register whether a new reading may be published."""
 
@@ -71,7 +81,7 @@ class EnergyGuard:
         self._resync_after = resync_after
         self._last: dict[str, Decimal] = {}
         self._drops: dict[str, _Drop] = {}
-        self._held: dict[str, Decimal] = {}  # a large step waiting for confirmation
+        self._held: dict[str, _Held] = {}  # a large step waiting for confirmation
         self._step: dict[str, Decimal] = {}  # largest recent step, fading
         self._warned: set[str] = set()
         self.rejected: dict[str, int] = {}
@@ -95,13 +105,21 @@ class EnergyGuard:
         if previous is None:
             self._last[register] = value
             return True
-        held = self._held.pop(register, None)
+        held = self._held.get(register)
+        if held is not None and value < held.value:
+            del self._held[register]  # fell back below the held step: that was a glitch
+            held = None
         if value >= previous:
             step = value - previous
-            if held is not None and value >= held:
-                step = value - held  # the large step is confirmed: a catch-up, not a glitch
+            if held is not None:
+                step = value - held.value
+                held.value = value
+                held.count += 1
+                if held.count < CONFIRM_PUSHES:
+                    return self._reject(register, reading, "large step not yet confirmed")
+                del self._held[register]  # confirmed: a catch-up, not a glitch
             elif step > max(SPIKE_MIN, SPIKE_FACTOR * self._step.get(register, Decimal(0))):
-                self._held[register] = value
+                self._held[register] = _Held(value, 1)
                 return self._reject(register, reading, f"jump of {step} waits for confirmation")
             self._step[register] = max(step, self._step.get(register, Decimal(0)) * _STEP_DECAY)
             self._last[register] = value

@@ -37,15 +37,27 @@ def test_guard_holds_a_spike_until_the_next_push_confirms_it() -> None:
     assert guard.last("r") == 1_000_100
 
 
-def test_guard_publishes_a_confirmed_catch_up_one_push_late() -> None:
+def test_guard_publishes_a_confirmed_catch_up_two_pushes_late() -> None:
     guard = EnergyGuard()
     assert guard.accept("r", Reading(1_000_000, "Wh"))
     assert guard.accept("r", Reading(1_000_040, "Wh"))
     # The meter was out of reach for a day: 20 kWh more at once.
     assert not guard.accept("r", Reading(1_020_040, "Wh"))
-    assert guard.accept("r", Reading(1_020_080, "Wh"))  # confirmed by the next push
-    assert guard.last("r") == 1_020_080
-    assert guard.accept("r", Reading(1_020_120, "Wh"))  # and normal steps go on
+    assert not guard.accept("r", Reading(1_020_080, "Wh"))  # one confirmation
+    assert guard.accept("r", Reading(1_020_120, "Wh"))  # two: published
+    assert guard.last("r") == 1_020_120
+    assert guard.accept("r", Reading(1_020_160, "Wh"))  # and normal steps go on
+
+
+def test_guard_drops_a_spike_repeated_in_the_next_push() -> None:
+    guard = EnergyGuard()
+    assert guard.accept("r", Reading(1_000_000, "Wh"))
+    assert guard.accept("r", Reading(1_000_040, "Wh"))
+    # Two pushes read with a wrong scaler (x1000), then the real values again.
+    assert not guard.accept("r", Reading(1_000_080_000, "Wh"))
+    assert not guard.accept("r", Reading(1_000_120_000, "Wh"))
+    assert guard.accept("r", Reading(1_000_160, "Wh"))
+    assert guard.last("r") == 1_000_160
 
 
 def test_guard_lets_large_steady_steps_through() -> None:
