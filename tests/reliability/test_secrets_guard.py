@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 from pathlib import Path
 import subprocess
 import sys
@@ -197,6 +198,7 @@ def test_a_leaking_test_fails(tmp_path: Path) -> None:
             "-p",
             "no:cacheprovider",
             "-q",
+            "-rN",  # no short summary: with CI set, pytest repeats every reason there
             "-o",
             "addopts=",
             "-o",
@@ -207,6 +209,7 @@ def test_a_leaking_test_fails(tmp_path: Path) -> None:
             str(tmp_path),
         ],
         cwd=REPO,
+        env={name: value for name, value in os.environ.items() if name != "CI"},
         capture_output=True,
         text=True,
         timeout=120,
