@@ -70,9 +70,9 @@ _KINDS: dict[Quantity, _Kind] = {
     Quantity.POWER_FACTOR: _Kind(SensorDeviceClass.POWER_FACTOR, SensorStateClass.MEASUREMENT),
     Quantity.FREQUENCY: _Kind(SensorDeviceClass.FREQUENCY, SensorStateClass.MEASUREMENT),
     Quantity.ANGLE: _Kind(None, SensorStateClass.MEASUREMENT),
-    Quantity.TIMESTAMP: _Kind(
-        SensorDeviceClass.TIMESTAMP, numeric=False, diagnostic=True, enabled=False
-    ),
+    # The meter clock: changes with every push like the powers do, so it is shown too
+    # (users compare it with the receive time: DST and drift questions).
+    Quantity.TIMESTAMP: _Kind(SensorDeviceClass.TIMESTAMP, numeric=False, diagnostic=True),
     Quantity.TEXT: _Kind(numeric=False),
     Quantity.MESSAGE: _Kind(numeric=False),
     Quantity.TARIFF: _Kind(numeric=False),

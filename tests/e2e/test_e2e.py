@@ -103,9 +103,12 @@ def _as_decimal(text: str) -> Decimal | None:
 def _state_matches(state: Mapping[str, Any], expected: tuple[Value, str | None]) -> bool:
     """Whether one HA state shows the value the simulator pushed (unit-aware, float-exact)."""
     value, unit = expected
-    if isinstance(value, datetime):
-        return False  # the clock sensor is disabled by default: never compared by value
     shown = str(state["state"])
+    if isinstance(value, datetime):
+        try:
+            return datetime.fromisoformat(shown) == value  # the meter clock, aware
+        except ValueError:
+            return False
     if isinstance(value, str):
         return shown == value or (value == "" and shown == "unknown")
     number = _as_decimal(shown)
@@ -284,11 +287,12 @@ def _check_sensors(
     """Every standard-list value is a sensor with the right device/state class and unit."""
     for obis, (value, unit) in twin.pushes[0].items():
         entity = registry[obis]
-        if isinstance(value, datetime):
-            # The meter clock is a diagnostic timestamp, disabled by default.
-            assert entity["disabled_by"] == "integration", entity
-            continue
         assert entity["disabled_by"] is None, entity
+        if isinstance(value, datetime):
+            # The meter clock: a diagnostic timestamp sensor.
+            assert entity["entity_category"] == "diagnostic", entity
+            assert states[obis]["attributes"]["device_class"] == "timestamp", states[obis]
+            continue
         attrs = states[obis]["attributes"]
         where = f"{obis} ({entity['entity_id']}): {attrs}"
         if isinstance(value, str):
