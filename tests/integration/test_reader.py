@@ -24,6 +24,7 @@ from simulator import DEFAULT_KEY, MeterSimulator, TcpMeterServer, wrong_key
 from .conftest import (
     FAST_TIMING,
     FakeLink,
+    FakeWriter,
     as_float,
     energy_state,
     entity_id,
@@ -322,27 +323,17 @@ async def test_link_state_follows_the_reader(
     assert hass.states.get(link_state).state in ("connecting", "disconnected")  # type: ignore[union-attr]
 
 
-class _Closer:
-    """Writer half of a scripted link: the reader only closes it."""
-
-    def close(self) -> None:
-        pass
-
-    async def wait_closed(self) -> None:
-        pass
-
-
 def _returning_link(
     meter: MeterSimulator, is_back: Callable[[], bool]
 ) -> Callable[[str, object], object]:
     """An opener that fails until `is_back()`, then delivers one push."""
 
-    async def opener(port: str, _fmt: object) -> tuple[asyncio.StreamReader, _Closer]:
+    async def opener(port: str, _fmt: object) -> tuple[asyncio.StreamReader, FakeWriter]:
         if not is_back():
             raise LinkError(f"cannot open {port}: [Errno 2] No such file or directory")
         stream = asyncio.StreamReader()
         stream.feed_data(meter.next_push())
-        return stream, _Closer()
+        return stream, FakeWriter(stream)
 
     return opener
 
