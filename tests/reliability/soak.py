@@ -20,6 +20,7 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http import HTTPStatus
 import json
 import os
 from pathlib import Path
@@ -37,6 +38,7 @@ from scripts._ha_bootstrap import (  # noqa: E402
     BootstrapError,
     HaClient,
     HaConfig,
+    HttpError,
     Managed,
     ensure_entry,
     free_port,
@@ -354,6 +356,8 @@ class Soak:
             self.say(f"failed: {err}")
             if self.hass is not None:
                 self.say(f"hass log tail:\n{self.hass.tail(20)}")
+            if self.report.samples:
+                print(f"(partial, without the loss count)\n{self.report.summary()}")
             return 1
         except KeyboardInterrupt:
             self.say("interrupted; stopping")
@@ -395,17 +399,28 @@ class Soak:
 
     def _link(self, entry_id: str) -> dict[str, Any]:
         assert self.client is not None
-        data = self.client.diagnostics(entry_id)["data"]
+        data = self._get(f"/api/diagnostics/config_entry/{entry_id}")["data"]
         link: dict[str, Any] = data["link"]
         link["errors"] = {k: v for k, v in data["errors"].items() if v}
         link["decoder"] = data.get("decoder") or {}
         return link
 
+    def _get(self, path: str, timeout: float = 30.0) -> Any:
+        """GET with the owner's token; log in again when it expired (tokens last 30 min)."""
+        assert self.client is not None
+        try:
+            return self.client.request("GET", path, timeout=timeout)
+        except HttpError as err:
+            if err.status != HTTPStatus.UNAUTHORIZED:
+                raise
+        self.client.login(USERNAME, PASSWORD)
+        return self.client.request("GET", path, timeout=timeout)
+
     def _probe(self, objects: bool = False) -> dict[str, Any] | None:
         assert self.client is not None
         path = "/api/soak_probe" + ("?objects=1" if objects else "")
         try:
-            result: dict[str, Any] = self.client.request("GET", path, timeout=60)
+            result: dict[str, Any] = self._get(path, timeout=60)
         except BootstrapError:
             return None
         return result
