@@ -18,6 +18,7 @@ import ctypes
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from importlib import metadata
+from itertools import zip_longest
 import json
 import os
 from pathlib import Path
@@ -604,8 +605,23 @@ class HaClient:
         return dict(prefs)
 
     def save_grid_prefs(self, import_ids: Sequence[str], export_ids: Sequence[str]) -> None:
-        """Make the given sensors the grid source (consumption and return to grid)."""
-        source = {
+        """Make the given sensors the grid source (consumption and return to grid).
+
+        Home Assistant 2026.x takes one source per import/export pair (`stat_energy_from`,
+        `stat_energy_to`) and refuses the old shape, a single source with `flow_from` and
+        `flow_to` lists, which 2025.x needs. Try the current shape, fall back to the old one.
+        """
+        pairs = list(zip_longest(import_ids, export_ids))
+        current = [
+            {
+                "type": "grid",
+                "stat_energy_from": imported,
+                "stat_energy_to": exported,
+                "cost_adjustment_day": 0,
+            }
+            for imported, exported in pairs
+        ]
+        legacy = {
             "type": "grid",
             "flow_from": [
                 {
@@ -627,7 +643,12 @@ class HaClient:
             ],
             "cost_adjustment_day": 0,
         }
-        self.ws({"type": "energy/save_prefs", "energy_sources": [source]})
+        try:
+            self.ws({"type": "energy/save_prefs", "energy_sources": current})
+        except BootstrapError as err:
+            if "invalid_format" not in str(err):
+                raise
+            self.ws({"type": "energy/save_prefs", "energy_sources": [legacy]})
 
     def validate_energy(self) -> dict[str, Any]:
         """Run the Energy dashboard's validation (what its configuration page shows)."""
@@ -716,6 +737,24 @@ def obis_of_unique_id(unique_id: str) -> str | None:
     """OBIS key of a meter value sensor (unique id '<meter number>_<A-B:C.D.E.F>')."""
     key = unique_id.rpartition("_")[2]
     return key if _OBIS_KEY.fullmatch(key) else None
+
+
+def grid_flows(prefs: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """(import, export) statistic ids of the saved grid sources, in either shape."""
+    imports: list[str] = []
+    exports: list[str] = []
+    for source in prefs.get("energy_sources", []):
+        if source.get("type") != "grid":
+            continue
+        if "flow_from" in source:  # before 2026
+            imports += [flow["stat_energy_from"] for flow in source["flow_from"]]
+            exports += [flow["stat_energy_to"] for flow in source["flow_to"]]
+            continue
+        if source.get("stat_energy_from"):
+            imports.append(source["stat_energy_from"])
+        if source.get("stat_energy_to"):
+            exports.append(source["stat_energy_to"])
+    return imports, exports
 
 
 def grid_sensors(entities: Mapping[str, str]) -> tuple[list[str], list[str]]:

@@ -34,6 +34,7 @@ from .const import (
     CONF_MIN_INTERVAL,
     CONF_MODEL,
     CONF_PORT,
+    CONF_PUSH_INTERVALS,
     CONF_SCALER_OVERRIDES,
     CONF_SERIAL_FORMAT,
     CONF_TIME_SOURCE,
@@ -595,7 +596,7 @@ class SwissMeterConfigFlow(ConfigFlow, domain=DOMAIN):
     def _entry_data(self) -> dict[str, Any]:
         result = self._result
         assert result is not None
-        return {
+        data: dict[str, Any] = {
             CONF_PORT: self._port,
             # What worked, so the runtime need not probe again at every start.
             CONF_SERIAL_FORMAT: result.serial_format,
@@ -603,6 +604,9 @@ class SwissMeterConfigFlow(ConfigFlow, domain=DOMAIN):
             CONF_ENCRYPTION_KEY: self._key_text,
             CONF_AUTHENTICATION_KEY: self._auth_key_text,
         }
+        if result.intervals:
+            data[CONF_PUSH_INTERVALS] = dict(result.intervals)
+        return data
 
     def _placeholders(self) -> dict[str, str]:
         """Text for descriptions; ports are redacted (esphome:// URLs can carry an API key)."""

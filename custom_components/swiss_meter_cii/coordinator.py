@@ -25,14 +25,15 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from .const import (
+    ASSUMED_PUSH_INTERVAL,
     CONF_MIN_INTERVAL,
     CONF_MODEL,
+    CONF_PUSH_INTERVALS,
     CONF_TIME_SOURCE,
     DEFAULT_MIN_INTERVAL,
     DEFAULT_TIME_SOURCE,
     DOMAIN,
     MIN_SILENCE_TIMEOUT,
-    SLOWEST_PUSH_INTERVAL,
     TIME_SOURCE_RECEIVE,
 )
 from .decoder import DecoderStats
@@ -41,6 +42,7 @@ from .decoder.errors import ErrorKind
 from .decoder.models import MODELS
 from .decoder.push import ErrorEvent, Push, Reading, Security
 from .energy_guard import EnergyGuard
+from .push_lists import ListClock, list_id, live_codes
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -53,8 +55,8 @@ KEY_ERRORS: frozenset[ErrorKind] = frozenset(
     {ErrorKind.WRONG_KEY, ErrorKind.AUTH_FAILED, ErrorKind.MISSING_KEY}
 )
 KEY_FAILURE_LIMIT = 3  # refused pushes in a row (no good one between) before asking for a key
-SILENCE_FACTOR = 3.0  # unavailable after this many push intervals without a valid push
-INTERVAL_SAMPLES = 15  # push intervals kept for the median
+SILENCE_FACTOR = 3.0  # a list is late after this many of its intervals without a valid push
+DELAY_SAMPLES = 15  # processing delays kept for the median
 RAW_FRAMES_KEPT = 5
 ERROR_PUBLISH_DELAY = 1.0  # error counters are written at most once a second (line noise)
 CLOCK_OBIS = "0-0:1.0.0.255"
@@ -147,8 +149,13 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
         self.available = False
         self._latest: dict[str, Reading] = {}
         self._cumulative: dict[str, bool] = {}
-        self._intervals: deque[float] = deque(maxlen=INTERVAL_SAMPLES)
-        self._last_push_time: float | None = None
+        hints = entry.data.get(CONF_PUSH_INTERVALS) or {}
+        self._hints: dict[str, float] = {str(k): float(v) for k, v in hints.items()}
+        self.lists: dict[str, ListClock] = {}
+        self._list_timers: dict[str, CALLBACK_TYPE] = {}
+        self._list_jobs: dict[str, HassJob[[datetime], None]] = {}
+        self._delays: deque[float] = deque(maxlen=DELAY_SAMPLES)
+        self._unwritten_since: float | None = None  # receive time of the oldest unwritten push
         self._reading_time: datetime | None = None
         self._last_write: float | None = None
         # Timers are HassJobs cancelled on shutdown: a stopping HA never reports a lost meter.
@@ -176,10 +183,16 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
     async def async_shutdown(self) -> None:
         """Cancel the timers (called on unload)."""
         await super().async_shutdown()
-        for timer in (self._write_timer, self._error_timer, self._silence_timer):
+        for timer in (
+            self._write_timer,
+            self._error_timer,
+            self._silence_timer,
+            *self._list_timers.values(),
+        ):
             if timer is not None:
                 timer()
         self._write_timer = self._error_timer = self._silence_timer = None
+        self._list_timers.clear()
 
     # -- what the reader calls --------------------------------------------------------------
 
@@ -215,9 +228,15 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
         stats.error_frames.append(event)
         self._refused_since_push[event.kind] = self._refused_since_push.get(event.kind, 0) + 1
         _LOGGER.debug("Refused (%s): %s", event.kind, event.detail)
-        if event.kind is ErrorKind.REPLAY and event.system_title is None and self.available:
-            # A plain meter repeating an identical push is alive, it just has no news.
-            self._arm_silence_timer()
+        if (
+            event.kind is ErrorKind.REPLAY
+            and event.system_title is None
+            and self.available
+            and self.last_push is not None
+        ):
+            # A plain meter repeating an identical push is alive, it just has no news: the
+            # list of the previous push is on time.
+            self._list_arrived(list_id(self.last_push), self.last_push, self.hass.loop.time())
         if event.kind in KEY_ERRORS:
             self._key_failures += 1
             if self._key_failures >= KEY_FAILURE_LIMIT and not self._key_issue:
@@ -228,8 +247,12 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
             )
 
     @callback
-    def handle_push(self, push: Push) -> None:
-        """Guard, keep and publish a decoded push (at most every `min_interval`)."""
+    def handle_push(self, push: Push, received_at: float | None = None) -> None:
+        """Guard, keep and publish a decoded push (at most every `min_interval`).
+
+        `received_at` is the loop time at which the bytes that completed the push were read
+        (for the processing-delay diagnostic); now when not given.
+        """
         now = self.hass.loop.time()
         received = dt_util.utcnow()
         stats = self.stats
@@ -239,9 +262,8 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
         stats.security = push.security
         if push.raw:
             stats.raw_frames.append(push.raw)
-        if self._last_push_time is not None:
-            self._intervals.append(now - self._last_push_time)
-        self._last_push_time = now
+        if self._unwritten_since is None:
+            self._unwritten_since = now if received_at is None else received_at
         self.last_push = push
         if push.counter_reset:
             _LOGGER.info("%s: the meter restarted its frame counter", self.name)
@@ -250,8 +272,11 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
         if self.meter is None or meter.number != self.meter.number:
             if self.meter is not None:
                 _LOGGER.info("%s: now receiving meter %s", self.name, meter.number)
+                for clock in self.lists.values():
+                    clock.codes.clear()  # the old meter's values are not live any more
             self._latest = {}
         self.meter = meter
+        self._list_arrived(list_id(push), push, now)
         for obis, reading in push.values.items():
             if self._is_cumulative(obis) and not self.guard.accept(
                 f"{meter.number}_{obis}", reading
@@ -270,21 +295,42 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
             if self._lost_logged:
                 self._lost_logged = False
                 _LOGGER.info("%s: receiving data from the meter again", self.name)
-        self._arm_silence_timer()
+        if self._silence_timer is not None:  # lists have their own timers from now on
+            self._silence_timer()
+            self._silence_timer = None
         self._request_write(now)
 
     # -- derived values ---------------------------------------------------------------------
 
     @property
     def push_interval(self) -> float | None:
-        """Median of the recent push intervals in seconds (None before two pushes)."""
-        return median(self._intervals) if self._intervals else None
+        """The link's rhythm: the shortest interval of the meter's lists (None if unknown)."""
+        intervals = [i for clock in self.lists.values() if (i := clock.interval) is not None]
+        if not intervals:
+            intervals = list(self._hints.values())
+        return min(intervals) if intervals else None
 
     @property
     def silence_timeout(self) -> float:
-        """Seconds without a valid push after which the meter counts as lost."""
-        interval = self.push_interval or SLOWEST_PUSH_INTERVAL
-        return max(MIN_SILENCE_TIMEOUT, SILENCE_FACTOR * interval)
+        """Seconds without any valid push after which the meter counts as lost."""
+        return self.list_timeout(self.push_interval)
+
+    def list_timeout(self, interval: float | None) -> float:
+        """Seconds after its last push at which a list with `interval` is late."""
+        return max(MIN_SILENCE_TIMEOUT, SILENCE_FACTOR * (interval or ASSUMED_PUSH_INTERVAL))
+
+    @property
+    def processing_delay(self) -> float | None:
+        """Median time from a push's last byte to its state write, in ms (recent pushes)."""
+        return round(median(self._delays) * 1000, 2) if self._delays else None
+
+    @property
+    def list_intervals(self) -> dict[str, float | None]:
+        """Push list -> its interval in seconds (measured this run, else stored)."""
+        return {
+            name: None if clock.interval is None else round(clock.interval, 2)
+            for name, clock in self.lists.items()
+        }
 
     def is_cumulative(self, obis: str) -> bool:
         """Tell whether `obis` is a register the Energy dashboard sums (guarded)."""
@@ -323,6 +369,58 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
             return previous
         return MeterIdentity(number, manufacturer, model.name if model else None)
 
+    @callback
+    def _list_arrived(self, name: str, push: Push, now: float) -> None:
+        """Restart the clock of the push's list; a late list is on time again."""
+        clock = self.lists.get(name)
+        if clock is None:
+            clock = self.lists[name] = ListClock(hint=self._hints.get(name))
+        if not clock.on_time and clock.last is not None and self.available:
+            _LOGGER.debug("%s: push list %s arrives again", self.name, name)
+        clock.arrived(now, push.values)
+        if (cancel := self._list_timers.pop(name, None)) is not None:
+            cancel()
+        job = self._list_jobs.get(name)
+        if job is None:
+            job = self._list_jobs[name] = HassJob(
+                callback(lambda _now: self._list_late(name)),
+                f"push list {name} late",
+                cancel_on_shutdown=True,
+            )
+        timeout = self.list_timeout(clock.interval)
+        self._list_timers[name] = async_call_later(self.hass, timeout, job)
+        if (hint := clock.hint_update()) is not None:
+            self._store_hint(name, hint)
+
+    @callback
+    def _list_late(self, name: str) -> None:
+        """Mark a list late: its values go unavailable; when all are late, the meter is lost."""
+        self._list_timers.pop(name, None)
+        clock = self.lists[name]
+        clock.on_time = False
+        if any(other.on_time for other in self.lists.values()):
+            _LOGGER.debug(
+                "%s: push list %s is late (interval %s s); its values are unavailable",
+                self.name,
+                name,
+                clock.interval,
+            )
+            self._write_state()
+            return
+        self._silence_expired(None)
+
+    @callback
+    def _store_hint(self, name: str, interval: float) -> None:
+        """Remember a list's interval with the entry (read at the next start)."""
+        self._hints[name] = interval
+        self.lists[name].hint = interval
+        entry = self.config_entry
+        stored = dict(entry.data.get(CONF_PUSH_INTERVALS) or {})
+        stored[name] = interval
+        self.hass.config_entries.async_update_entry(
+            entry, data={**entry.data, CONF_PUSH_INTERVALS: stored}
+        )
+
     def _pick_time(self, push: Push, received: datetime) -> datetime:
         """Pick the time of the reading: the meter clock when asked for and present."""
         if self.time_source == TIME_SOURCE_RECEIVE:
@@ -360,14 +458,21 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
             self._error_timer()
             self._error_timer = None
         self._last_write = self.hass.loop.time()
+        live = live_codes(self.lists)
+        latest = self._latest
         self.async_set_updated_data(
             MeterState(
                 meter=self.meter,
-                values=dict(self._latest),
+                values=dict(latest)
+                if live is None
+                else {obis: reading for obis, reading in latest.items() if obis in live},
                 timestamp=self._reading_time,
                 available=self.available,
             )
         )
+        if self._unwritten_since is not None:
+            self._delays.append(self.hass.loop.time() - self._unwritten_since)
+            self._unwritten_since = None
 
     @callback
     def _publish_errors(self, _now: datetime) -> None:
@@ -376,12 +481,13 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
 
     @callback
     def _arm_silence_timer(self) -> None:
+        """Until the first push: report a meter that never sends (lists time out later)."""
         if self._silence_timer is not None:
             self._silence_timer()
         self._silence_timer = async_call_later(self.hass, self.silence_timeout, self._silence_job)
 
     @callback
-    def _silence_expired(self, _now: datetime) -> None:
+    def _silence_expired(self, _now: datetime | None) -> None:
         """No valid push for too long: entities go unavailable, one warning says why."""
         self._silence_timer = None
         if not self._lost_logged:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -21,6 +23,19 @@ def meter_device_info(coordinator: SwissMeterCoordinator, meter: MeterIdentity) 
     if not meter.number.startswith("st-"):
         info["serial_number"] = meter.number
     return info
+
+
+def meter_device(hass: HomeAssistant, entry_id: str, number: str) -> dr.DeviceEntry | None:
+    """Return the device of meter `number` of this entry.
+
+    Looked up through the entry's devices: `async_get_device` is deprecated from 2026.x (an
+    identifier is only unique within an entry) and its replacement does not exist in 2025.4.
+    """
+    identifier = (DOMAIN, number)
+    for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry_id):
+        if identifier in device.identifiers:
+            return device
+    return None
 
 
 def link_device_id(coordinator: SwissMeterCoordinator) -> str:

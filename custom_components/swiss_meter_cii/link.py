@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 import serialx
 
 CONNECT_TIMEOUT = 10.0
+
+# Query parameters whose values are secrets (serialx's esphome:// takes key, password,
+# noise_psk); a few more that proxies use.
+_SECRET_PARAMS = frozenset({"key", "password", "noise_psk", "psk", "token", "api_key"})
 
 _PARITY = {"N": serialx.Parity.NONE, "E": serialx.Parity.EVEN, "O": serialx.Parity.ODD}
 
@@ -46,20 +50,41 @@ def is_url(port: str) -> bool:
 
 
 def redact_port(port: str) -> str:
-    """Return the port as it may appear in logs (an esphome:// URL can carry an API key)."""
-    return serialx.redact_uri(port) if is_url(port) else port
+    """Return the port as it may appear in logs (an esphome:// URL can carry an API key).
+
+    Our own, not `serialx.redact_uri`: that only exists from serialx 1.15, and Home Assistant
+    2026.10 pins serialx 1.11. Secret query values and a password in the user part go.
+    """
+    if not is_url(port):
+        return port
+    rest, hash_sign, fragment = port.partition("#")
+    base, question, query = rest.partition("?")
+    scheme, sep, netloc_path = base.partition("://")
+    netloc, slash, path = netloc_path.partition("/")
+    user, at, host = netloc.rpartition("@")
+    if at and ":" in user:
+        netloc = f"{user.partition(':')[0]}:REDACTED@{host}"
+    pairs = []
+    for pair in query.split("&") if query else []:
+        name = pair.partition("=")[0]
+        clean = unquote_plus(name.replace("\t", "").replace("\r", "").replace("\n", ""))
+        pairs.append(f"{name}=REDACTED" if clean.lower() in _SECRET_PARAMS else pair)
+    return f"{scheme}{sep}{netloc}{slash}{path}{question}{'&'.join(pairs)}{hash_sign}{fragment}"
 
 
 def _secrets(port: str) -> list[str]:
-    """Values of the URL's secret parameters (key, password, noise_psk)."""
+    """Values of the URL's secret parameters and user password (library errors echo them)."""
     if not is_url(port):
         return []
-    redacted = dict(parse_qsl(urlsplit(serialx.redact_uri(port)).query, keep_blank_values=True))
-    return [
+    parts = urlsplit(port)
+    found = [
         value
-        for name, value in parse_qsl(urlsplit(port).query, keep_blank_values=True)
-        if value and redacted.get(name) != value
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        if value and name.lower() in _SECRET_PARAMS
     ]
+    if parts.password:
+        found.append(parts.password)
+    return found
 
 
 def scrub(text: str, port: str) -> str:

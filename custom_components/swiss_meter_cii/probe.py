@@ -8,7 +8,7 @@ failure. It never sees or logs key material beyond handing the bytes to the deco
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 import logging
@@ -20,6 +20,7 @@ from .decoder.errors import ErrorKind
 from .decoder.models import AUTO, MODELS
 from .decoder.push import ErrorEvent, Push
 from .link import LinkError, SerialFormat, open_link, redact_port
+from .push_lists import list_id
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -97,6 +98,9 @@ class ProbeResult:
     values: int  # values in the richest push
     pushes: int
     security: str  # none / encrypted / authenticated
+    # Push list -> seconds between its two pushes, when both were of one list (stored with
+    # the entry so availability knows the meter's rhythm from the first push on).
+    intervals: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def identity(self) -> str | None:
@@ -126,6 +130,7 @@ class _Session:
     decoder: StreamDecoder
     bytes_seen: int = 0
     pushes: list[Push] = field(default_factory=list)
+    arrivals: list[tuple[str, float]] = field(default_factory=list)  # (push list, monotonic)
     refusals: list[str] = field(default_factory=list)  # probe reasons of refused pushes
     replays: int = 0
 
@@ -142,6 +147,7 @@ class _Session:
         for event in self.decoder.feed(data):
             if isinstance(event, Push):
                 self.pushes.append(event)
+                self.arrivals.append((list_id(event), time.monotonic()))
             elif isinstance(event, ErrorEvent):
                 self._refused(event)
 
@@ -153,6 +159,16 @@ class _Session:
         elif event.kind is ErrorKind.REPLAY:
             # An identical plain push again: the meter is alive, but nothing new to learn.
             self.replays += 1
+
+    def intervals(self) -> dict[str, float]:
+        """Seconds between consecutive pushes of the same list (the last pair of each)."""
+        found: dict[str, float] = {}
+        last: dict[str, float] = {}
+        for name, when in self.arrivals:
+            if name in last:
+                found[name] = round(when - last[name], 1)
+            last[name] = when
+        return found
 
     def done(self) -> bool:
         return len(self.pushes) >= WANTED_PUSHES or self.attempts >= WANTED_PUSHES
@@ -295,6 +311,7 @@ def _verdict(fmt: str, session: _Session) -> ProbeResult:
         values=len(richest.values),
         pushes=len(session.pushes),
         security=str(richest.security),
+        intervals=session.intervals(),
     )
 
 

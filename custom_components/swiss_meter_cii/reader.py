@@ -213,7 +213,7 @@ class MeterReader:
                     now = loop.time()
                     watchdog = self._watchdog()
                     deadline.reschedule(now + watchdog)
-                    good = self._feed(data) or good
+                    good = self._feed(data, now) or good
                     if searching:
                         # A frame with a valid checksum proves the line settings, even when
                         # the key is wrong: keep this format from now on.
@@ -231,7 +231,7 @@ class MeterReader:
         interval = self._coordinator.push_interval or self._timing.assumed_interval
         return max(self._timing.watchdog_min, self._timing.watchdog_factor * interval)
 
-    def _feed(self, data: bytes) -> bool:
+    def _feed(self, data: bytes, received_at: float) -> bool:
         """Decode one chunk and hand every result on; True when it completed a push."""
         self._coordinator.handle_bytes(len(data))
         try:
@@ -240,15 +240,17 @@ class MeterReader:
             _LOGGER.exception("Decoder failure; starting over with a fresh decoder")
             self._decoder = self._decoder_factory()
             events = [ErrorEvent(ErrorKind.MALFORMED, "decoder failure", raw=data[:256])]
-        return self._dispatch(events)
+        return self._dispatch(events, received_at)
 
-    def _dispatch(self, events: Sequence[Push | ErrorEvent]) -> bool:
+    def _dispatch(
+        self, events: Sequence[Push | ErrorEvent], received_at: float | None = None
+    ) -> bool:
         good = False
         for event in events:
             try:
                 if isinstance(event, Push):
                     good = True
-                    self._coordinator.handle_push(event)
+                    self._coordinator.handle_push(event, received_at)
                 else:
                     self._coordinator.handle_error(event)
             except Exception:  # an entity bug must not end the read loop either

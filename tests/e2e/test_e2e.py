@@ -29,6 +29,7 @@ from scripts._ha_bootstrap import (
     HaClient,
     HaConfig,
     free_port,
+    grid_flows,
     grid_sensors,
     hass_process,
     missing_requirements,
@@ -345,9 +346,7 @@ def _check_energy_dashboard(client: HaClient, registry: Mapping[str, Mapping[str
     client.save_grid_prefs(imports, exports)
     prefs = client.energy_prefs()
     assert prefs is not None
-    (grid,) = prefs["energy_sources"]
-    assert [f["stat_energy_from"] for f in grid["flow_from"]] == imports
-    assert [f["stat_energy_to"] for f in grid["flow_to"]] == exports
+    assert grid_flows(prefs) == (imports, exports), prefs
     validation = client.validate_energy()
     (issues,) = validation["energy_sources"]
     unexpected = [i for i in issues if i["type"] not in EXPECTED_ENERGY_ISSUES]

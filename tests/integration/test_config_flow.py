@@ -31,6 +31,7 @@ from custom_components.swiss_meter_cii.const import (
     CONF_MIN_INTERVAL,
     CONF_MODEL,
     CONF_PORT,
+    CONF_PUSH_INTERVALS,
     CONF_SCALER_OVERRIDES,
     CONF_SERIAL_FORMAT,
     CONF_TIME_SOURCE,
@@ -267,7 +268,11 @@ async def test_serial_success(
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == f"Landis+Gyr {meter.meter_number}"
-    assert result["data"] == {
+    # The live check measured the push interval; availability starts from it.
+    intervals = result["data"][CONF_PUSH_INTERVALS]
+    assert list(intervals) == ["0-8:25.9.0.255"], intervals  # the E450's push setup
+    assert 0 < intervals["0-8:25.9.0.255"] < 10
+    assert {k: v for k, v in result["data"].items() if k != CONF_PUSH_INTERVALS} == {
         CONF_PORT: line.path,
         CONF_SERIAL_FORMAT: "2400_8E1",
         CONF_MODEL: "auto",

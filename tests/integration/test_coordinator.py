@@ -17,11 +17,11 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
 )
 
 from custom_components.swiss_meter_cii.const import (
+    ASSUMED_PUSH_INTERVAL,
     CONF_MIN_INTERVAL,
     CONF_TIME_SOURCE,
     DOMAIN,
     MIN_SILENCE_TIMEOUT,
-    SLOWEST_PUSH_INTERVAL,
     TIME_SOURCE_RECEIVE,
 )
 from custom_components.swiss_meter_cii.coordinator import SwissMeterCoordinator
@@ -127,8 +127,9 @@ async def test_meter_that_never_sends_is_reported_with_the_reason(
     fake_link.send(stranger.next_push())
     await settle(hass)
     _, coordinator = loaded
-    # No rhythm measured yet: a meter pushing once a minute must not be reported lost early.
-    assert coordinator.silence_timeout == 3 * SLOWEST_PUSH_INTERVAL
+    # No rhythm measured or stored yet: the assumed interval, so a dead meter is not shown
+    # as live for minutes.
+    assert coordinator.silence_timeout == MIN_SILENCE_TIMEOUT == 3 * ASSUMED_PUSH_INTERVAL
     await advance(hass, freezer, coordinator.silence_timeout - 10)
     assert warnings_about(caplog, "no valid data", logging.WARNING) == 0
     await advance(hass, freezer, 11)

@@ -61,7 +61,7 @@ class Recorder:
         self.push_interval: float | None = None
         self.decoder_stats: object = None
 
-    def handle_push(self, push: Push) -> None:
+    def handle_push(self, push: Push, _received_at: float | None = None) -> None:
         self.pushes.append(push)
 
     def handle_error(self, event: ErrorEvent) -> None:

@@ -13,7 +13,7 @@ from homeassistant.const import (
     EntityCategory,
 )
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped,unused-ignore]
@@ -23,6 +23,7 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
 from custom_components.swiss_meter_cii.const import CONF_UNKNOWN_OBIS, DOMAIN
 from custom_components.swiss_meter_cii.coordinator import SwissMeterCoordinator
 from custom_components.swiss_meter_cii.decoder.push import Push, Reading, Security
+from custom_components.swiss_meter_cii.entity import meter_device
 from simulator import MeterSimulator
 
 from .conftest import FakeLink, as_float, entity_id, entry_for, send_push, settle, setup_entry
@@ -211,7 +212,7 @@ async def test_device_and_link_diagnostics(
     assert attrs(hass, f"{number}_decode_errors")["state"] == "0"
 
     await send_push(hass, fake_link, meter)
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, number)})
+    device = meter_device(hass, entry.entry_id, number)
     assert device is not None
     assert device.manufacturer == "Landis+Gyr"  # from the FLAG id of the system title
     assert device.model is None  # LGZ alone does not tell E450 from E570/E360: no guess
@@ -257,7 +258,7 @@ async def test_device_model_from_configured_model(
 ) -> None:
     coordinator = await setup_entry(hass, entry_for(meter, model="lg_e450"))
     await send_push(hass, fake_link, meter)
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, meter.meter_number)})
+    device = meter_device(hass, coordinator.config_entry.entry_id, meter.meter_number)
     assert device is not None
     assert (device.manufacturer, device.model) == ("Landis+Gyr", "E450")
     await hass.config_entries.async_unload(coordinator.config_entry.entry_id)

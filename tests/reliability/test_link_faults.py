@@ -75,7 +75,7 @@ def fast_runtime() -> Iterator[None]:
     with (
         patch.object(reader_module, "DEFAULT_TIMING", TIMING),
         patch.object(coordinator_module, "MIN_SILENCE_TIMEOUT", SILENCE),
-        patch.object(coordinator_module, "SLOWEST_PUSH_INTERVAL", INTERVAL),
+        patch.object(coordinator_module, "ASSUMED_PUSH_INTERVAL", INTERVAL),
     ):
         yield
 
@@ -189,6 +189,8 @@ async def test_peer_closes_100_times_without_leaks(
     await hass.async_block_till_done()
     fds, tasks = open_fds(), task_count()
     connects = rig.coordinator.stats.connects
+    before = hass.states.get(rig.energy.entity_id)
+    assert before is not None
     for _ in range(CYCLES):
         await proxy.close_connections()
         await rig.until(reopened(rig, "connects"), RECOVERY)
@@ -200,7 +202,9 @@ async def test_peer_closes_100_times_without_leaks(
     assert task_count() <= tasks, "tasks leaked"
     assert [state for _, state in rig.energy.states if not available(state)] == []
     assert loud_lines(caplog) == []
-    assert hass.states.get(rig.energy.entity_id).state == rig.energy.current  # type: ignore[union-attr]
+    # The register may not have changed at all in these seconds: then it shows what it showed.
+    last = rig.energy.current or before.state
+    assert hass.states.get(rig.energy.entity_id).state == last  # type: ignore[union-attr]
 
 
 async def test_half_open_link_is_reopened_by_the_watchdog(
@@ -362,7 +366,7 @@ class _Watcher:
     def handle_error(self, _event: object) -> None:
         pass
 
-    def handle_push(self, _push: object) -> None:
+    def handle_push(self, _push: object, _received_at: float | None = None) -> None:
         self.pushes += 1
 
 
