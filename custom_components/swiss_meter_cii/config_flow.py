@@ -88,7 +88,11 @@ ABORT_WRONG_METER = "wrong_meter"
 _LINK_ERRORS = frozenset({CANNOT_CONNECT, NO_DATA, NO_FRAMES})
 
 # serialx opens these; tcp:// is accepted as a friendly alias of socket://.
-URL_SCHEMES = ("socket", "esphome", "rfc2217")
+URL_SCHEMES = ("socket", "esphome", "esphome-hass", "rfc2217")
+# Serial proxies addressed by name, not host:port: esphome:// (serialx talks to the device's
+# API itself) and esphome-hass:// (HA 2026.5+: a proxy of a configured ESPHome device, as
+# the serial-port selector offers it; only Home Assistant can open it).
+_PORTLESS_SCHEMES = ("esphome", "esphome-hass")
 SERIAL_BY_ID = "/dev/serial/by-id"
 # host:port or [v6]:port; device paths start with / and Windows COM ports have no colon.
 _HOST_PORT = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]):\d{1,5}")
@@ -121,7 +125,7 @@ def normalize_port(text: str, *, network: bool) -> str:
     port = parts.port  # raises ValueError when not a number in 0..65535
     if not parts.hostname:
         raise ValueError("no host")
-    if scheme != "esphome" and not port:
+    if scheme not in _PORTLESS_SCHEMES and not port:
         raise ValueError("no TCP port")
     return url
 

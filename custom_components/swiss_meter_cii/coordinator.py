@@ -275,6 +275,7 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
                 for clock in self.lists.values():
                     clock.codes.clear()  # the old meter's values are not live any more
             self._latest = {}
+            self._check_meter_swap(meter.number)
         self.meter = meter
         self._list_arrived(list_id(push), push, now)
         for obis, reading in push.values.items():
@@ -345,14 +346,22 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
         return cumulative
 
     def _identify(self, push: Push) -> MeterIdentity:
-        """Meter number, else the last one seen, else the system title, else the entry."""
+        """Meter number, else the last one seen, else the configured one, else the title.
+
+        A push without a number (a slower list of many meters) belongs to the meter already
+        known: only a number (or, for meters without one, a system title) that differs from
+        it means another meter.
+        """
         number = push.meter_number
         if not number and self.meter is not None:
             number = self.meter.number
+        configured = self.config_entry.unique_id
         if not number and push.system_title:
-            number = system_title_identity(push.system_title)
+            titled = system_title_identity(push.system_title)
+            number = titled if (configured is None or configured.startswith("st-")) else None
+            number = number or configured
         if not number:
-            number = self.config_entry.unique_id or self.config_entry.entry_id
+            number = configured or self.config_entry.entry_id
         model_id = push.model if push.model in MODELS else self.configured_model
         model = MODELS.get(model_id)
         flag = push.manufacturer
@@ -513,6 +522,40 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
         if self._bytes_since_push == 0:
             return "the link is open but nothing arrives"
         return f"{self._bytes_since_push} bytes arrived but no complete push"
+
+    @callback
+    def _check_meter_swap(self, number: str) -> None:
+        """Another meter than the one set up sends: the utility replaced it (repair issue).
+
+        The new meter gets its own device and sensors (its registers start at its own values,
+        so the statistics show no negative step); the old meter's stay, unavailable, until
+        the user removes them through the repair.
+        """
+        configured = self.config_entry.unique_id
+        issue_id = f"meter_replaced_{self.config_entry.entry_id}"
+        if configured is None or number == configured:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        _LOGGER.warning(
+            "%s: meter %s sends on this port instead of meter %s (replaced by the utility?)",
+            self.name,
+            number,
+            configured,
+        )
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=True,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="meter_replaced",
+            translation_placeholders={
+                "meter": self.config_entry.title,
+                "old": configured,
+                "new": number,
+            },
+            data={"entry_id": self.config_entry.entry_id, "old": configured, "new": number},
+        )
 
     @callback
     def _raise_key_issue(self, kind: ErrorKind) -> None:

@@ -45,6 +45,15 @@ async def async_get_config_entry_diagnostics(
             "last_push": stats.last_push.isoformat() if stats.last_push else None,
             "push_interval": coordinator.push_interval,
             "silence_timeout": coordinator.silence_timeout,
+            "processing_delay_ms": coordinator.processing_delay,
+            "push_lists": {
+                name: {
+                    "interval": clock.interval,
+                    "on_time": clock.on_time,
+                    "values": len(clock.codes),
+                }
+                for name, clock in coordinator.lists.items()
+            },
             "frame_counter": stats.frame_counter,
             "security": stats.security,
         },

@@ -395,6 +395,19 @@ LINK_SENSORS: tuple[LinkSensorDescription, ...] = (
         value_fn=lambda coordinator: coordinator.push_interval,
     ),
     LinkSensorDescription(
+        # Last byte of a push to its state write (the Austrian adapter concept: < 50 % of the
+        # push interval and at most 0.5 s).
+        key="processing_delay",
+        translation_key="processing_delay",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.MILLISECONDS,
+        suggested_display_precision=1,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda coordinator: coordinator.processing_delay,
+    ),
+    LinkSensorDescription(
         key="frame_counter",
         translation_key="frame_counter",
         entity_category=EntityCategory.DIAGNOSTIC,

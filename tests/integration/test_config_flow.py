@@ -550,6 +550,12 @@ async def test_network_step_rejects_bad_addresses(hass: HomeAssistant, address: 
             True,
             "esphome://10.0.0.9:6053?port_name=cii&key=abc",
         ),
+        # What HA 2026.5+'s serial-port selector returns for an ESPHome serial proxy.
+        (
+            "esphome-hass://esphome/01JABCDEF?port_name=cii",
+            False,
+            "esphome-hass://esphome/01JABCDEF?port_name=cii",
+        ),
     ],
 )
 def test_normalize_port(text: str, network: bool, expected: str) -> None:

@@ -41,6 +41,16 @@ def test_redaction() -> None:
     assert "c2VjcmV0" not in redact_port(url)
     assert "port_name=CII" in redact_port(url)
     assert redact_port("/dev/ttyUSB0") == "/dev/ttyUSB0"
+    # Written by us (serialx.redact_uri exists only from serialx 1.15; HA 2026.10 pins 1.11).
+    assert redact_port("esphome://h/?noise_psk=abc%3D&port_name=x") == (
+        "esphome://h/?noise_psk=REDACTED&port_name=x"
+    )
+    assert redact_port("esphome://h/?Key=abc#frag") == "esphome://h/?Key=REDACTED#frag"
+    assert redact_port("rfc2217://user:pw@bridge:4000") == "rfc2217://user:REDACTED@bridge:4000"
+    assert redact_port("socket://bridge:3001") == "socket://bridge:3001"
+    assert "pw" not in scrub(
+        "failed rfc2217://user:pw@bridge:4000 (pw)", "rfc2217://user:pw@bridge:4000"
+    )
     message = f"could not open {url}: key c2VjcmV0LW5vaXNlLXBzaw== refused"
     cleaned = scrub(message, url)
     assert "c2VjcmV0" not in cleaned

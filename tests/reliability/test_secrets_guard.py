@@ -150,6 +150,41 @@ async def test_a_key_in_a_diagnostics_download_is_caught(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+def run_planted(tmp_path: Path, filename: str, source: str) -> subprocess.CompletedProcess[str]:
+    """Run a throw-away test file with only the suite's guard plugin (tests/conftest.py)."""
+    (tmp_path / filename).write_text(textwrap.dedent(source), encoding="utf-8")
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(tmp_path),
+            "-p",
+            "tests.conftest",
+            "-p",
+            "no:homeassistant",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "-rN",  # no short summary: with CI set, pytest repeats every reason there
+            "-o",
+            "addopts=",
+            "-o",
+            "asyncio_default_fixture_loop_scope=function",
+            "-W",
+            "ignore::DeprecationWarning",
+            "--rootdir",
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        env={name: value for name, value in os.environ.items() if name != "CI"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 PLANTED = """
 import logging
 
@@ -184,37 +219,7 @@ def test_fails_and_leaks():
 
 def test_a_leaking_test_fails(tmp_path: Path) -> None:
     """End to end: a throw-away suite with the guard plugin; the leaking tests fail."""
-    (tmp_path / "test_planted.py").write_text(textwrap.dedent(PLANTED), encoding="utf-8")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(tmp_path),
-            "-p",
-            "tests.conftest",
-            "-p",
-            "no:homeassistant",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            "-rN",  # no short summary: with CI set, pytest repeats every reason there
-            "-o",
-            "addopts=",
-            "-o",
-            "asyncio_default_fixture_loop_scope=function",
-            "-W",
-            "ignore::DeprecationWarning",
-            "--rootdir",
-            str(tmp_path),
-        ],
-        cwd=REPO,
-        env={name: value for name, value in os.environ.items() if name != "CI"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_planted(tmp_path, "test_planted.py", PLANTED)
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     summary = output.strip().splitlines()[-1] if "error" in output else output
@@ -228,3 +233,36 @@ def test_a_leaking_test_fails(tmp_path: Path) -> None:
     assert len(reports) == 3, output
     assert "failing for another reason" in output  # its own failure is kept
     assert KeyLeakGuard([DEFAULT_KEY]).find("\n".join(reports)) is None
+
+
+REPORTED = """
+import logging
+
+
+def test_home_assistant_complains():
+    logging.getLogger("homeassistant.util.loop").warning(
+        "Detected blocking call to open inside the event loop by custom integration"
+        " 'swiss_meter_cii' at custom_components/swiss_meter_cii/link.py, line 1"
+    )
+
+
+def test_other_integration_is_not_ours():
+    logging.getLogger("homeassistant.helpers.frame").warning(
+        "Detected that custom integration 'other' calls a deprecated helper"
+    )
+
+
+def test_our_own_warning_is_behaviour():
+    logging.getLogger("custom_components.swiss_meter_cii").warning(
+        "Landis+Gyr 1: no valid data from the meter for 30 s (deprecated wording test)"
+    )
+"""
+
+
+def test_a_home_assistant_report_about_us_fails_the_test(tmp_path: Path) -> None:
+    """HA's warnings about this integration (blocking calls, deprecations) fail the test."""
+    result = run_planted(tmp_path, "test_reported.py", REPORTED)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "1 failed, 2 passed" in output, output
+    assert "Home Assistant reported during the test" in output
