@@ -174,8 +174,23 @@ class MeterSimulator:
     def next_push(self, elapsed: float = 5.0) -> bytes:
         """Advance the meter by `elapsed` seconds and return that push's wire bytes."""
         self._household.advance(elapsed)
+        return self._push(self._profile)
+
+    def next_second_list_push(self, elapsed: float = 0.0) -> bytes:
+        """Return a push of the meter's second list (E450: its registers, 0-2:25.9.0).
+
+        Same key and frame counter as the first list; ValueError for a one-list profile.
+        """
+        second = self._profile.second_list
+        if second is None:
+            raise ValueError(f"profile {self._profile.name} sends one push list only")
+        self._household.advance(elapsed)
+        return self._push(second)
+
+    def _push(self, profile: Profile) -> bytes:
+        """Encode the current state as one push of `profile`'s list and frame it."""
         snap = self._household.snapshot()
-        apdu, expected = self._profile.notification(snap, self._identity, self._invoke_id)
+        apdu, expected = profile.notification(snap, self._identity, self._invoke_id)
         wire_apdu = apdu
         if self._key is not None:
             sc = self.security_control
@@ -193,7 +208,7 @@ class MeterSimulator:
         elif self._framing == "raw":
             wire = wire_apdu
         else:
-            wire = self._profile.frame(wire_apdu, self._identity, mbus_overflow=self._mbus_overflow)
+            wire = profile.frame(wire_apdu, self._identity, mbus_overflow=self._mbus_overflow)
         self.last_values = expected
         self.last_apdu = apdu
         self.last_snapshot = snap

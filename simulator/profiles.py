@@ -185,6 +185,9 @@ class Profile(ABC):
     suite: ClassVar[int] = 0  # security suite in the SC low nibble
     pv_peak: ClassVar[tuple[float, float]] = (4000.0, 10000.0)
     mbus: ClassVar[bool] = False  # framed as wired M-Bus telegrams (T210-D overflow option)
+    # A second push list of the same meter (same key and frame counter), sent at its own
+    # rate: MeterSimulator.next_second_list_push().
+    second_list: ClassVar[Profile | None] = None
     default_auth: ClassVar[bool] = True  # the CLI adds the default GAK (SC 0x30)
 
     @abstractmethod
@@ -304,6 +307,30 @@ class E450(CipProfile):
         return b"".join(
             enc.hdlc_gbt(apdu, destination=identity.hdlc_destination, source=identity.hdlc_source)
         )
+
+
+class E450Registers(E450):
+    """The E450's second push setup (0-2:25.9.0): its registers, every 60 s or 15 min.
+
+    Sent beside the instantaneous list; no meter number in it: it belongs to the meter of the
+    first list.
+    """
+
+    name = "e450_registers"
+    title = "Landis+Gyr E450 register list (0-2:25.9.0)"
+    push_setup = "0-2:25.9.0"
+    objects = (
+        Clock(ClockStyle(False, "unspecified", 0x81, 0x01)),
+        _energy(lambda s: s.import_energy, "1-1:1.8.0", WATT_HOUR),
+        _energy(lambda s: s.import_energy_t1, "1-1:1.8.1", WATT_HOUR),
+        _energy(lambda s: s.import_energy_t2, "1-1:1.8.2", WATT_HOUR),
+        _energy(lambda s: s.export_energy, "1-1:2.8.0", WATT_HOUR),
+        # |+A| + |-A|: only in this list, so its availability follows this list alone.
+        _energy(lambda s: s.import_energy + s.export_energy, "1-1:15.8.0", WATT_HOUR),
+    )
+
+
+E450.second_list = E450Registers()
 
 
 _VSE_ENERGIES = (

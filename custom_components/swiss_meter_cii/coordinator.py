@@ -34,6 +34,7 @@ from .const import (
     DEFAULT_TIME_SOURCE,
     DOMAIN,
     MIN_SILENCE_TIMEOUT,
+    SLOWEST_PUSH_INTERVAL,
     TIME_SOURCE_RECEIVE,
 )
 from .decoder import DecoderStats
@@ -41,7 +42,7 @@ from .decoder.catalogue import Quantity, describe
 from .decoder.errors import ErrorKind
 from .decoder.models import MODELS
 from .decoder.push import ErrorEvent, Push, Reading, Security
-from .energy_guard import EnergyGuard
+from .energy_guard import EnergyGuard, reading_magnitude
 from .push_lists import ListClock, list_id, live_codes
 
 _LOGGER = logging.getLogger(__package__)
@@ -148,6 +149,7 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
         self.meter: MeterIdentity | None = None
         self.available = False
         self._latest: dict[str, Reading] = {}
+        self._source: dict[str, str] = {}  # register -> the push list of its current value
         self._cumulative: dict[str, bool] = {}
         hints = entry.data.get(CONF_PUSH_INTERVALS) or {}
         self._hints: dict[str, float] = {str(k): float(v) for k, v in hints.items()}
@@ -275,15 +277,20 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
                 for clock in self.lists.values():
                     clock.codes.clear()  # the old meter's values are not live any more
             self._latest = {}
+            self._source = {}
             self._check_meter_swap(meter.number)
         self.meter = meter
-        self._list_arrived(list_id(push), push, now)
+        name = list_id(push)
+        self._list_arrived(name, push, now)
+        latest, source = self._latest, self._source
         for obis, reading in push.values.items():
-            if self._is_cumulative(obis) and not self.guard.accept(
-                f"{meter.number}_{obis}", reading
-            ):
-                continue
-            self._latest[obis] = reading
+            if self._is_cumulative(obis):
+                if source.get(obis, name) != name and _not_above(reading, latest.get(obis)):
+                    continue  # an older snapshot of a register another list keeps current
+                if not self.guard.accept(f"{meter.number}_{obis}", reading):
+                    continue
+                source[obis] = name
+            latest[obis] = reading
         self._reading_time = self._pick_time(push, received)
 
         self._key_failures = 0
@@ -316,9 +323,12 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
         """Seconds without any valid push after which the meter counts as lost."""
         return self.list_timeout(self.push_interval)
 
-    def list_timeout(self, interval: float | None) -> float:
-        """Seconds after its last push at which a list with `interval` is late."""
-        return max(MIN_SILENCE_TIMEOUT, SILENCE_FACTOR * (interval or ASSUMED_PUSH_INTERVAL))
+    def list_timeout(self, interval: float | None, assumed: float = ASSUMED_PUSH_INTERVAL) -> float:
+        """Seconds after its last push at which a list with `interval` is late.
+
+        `assumed` stands in for an interval not known yet.
+        """
+        return max(MIN_SILENCE_TIMEOUT, SILENCE_FACTOR * (interval or assumed))
 
     @property
     def processing_delay(self) -> float | None:
@@ -396,7 +406,13 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
                 f"push list {name} late",
                 cancel_on_shutdown=True,
             )
-        timeout = self.list_timeout(clock.interval)
+        # A further list of a meter whose other list is on time is a slower one (registers
+        # every minute or quarter hour): until its interval is known, assume the slowest
+        # common one, so it does not blink unavailable before its second push.
+        others_on_time = any(c.on_time for n, c in self.lists.items() if n != name)
+        timeout = self.list_timeout(
+            clock.interval, SLOWEST_PUSH_INTERVAL if others_on_time else ASSUMED_PUSH_INTERVAL
+        )
         self._list_timers[name] = async_call_later(self.hass, timeout, job)
         if (hint := clock.hint_update()) is not None:
             self._store_hint(name, hint)
@@ -584,3 +600,11 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
         self._key_issue = False
         self._key_issue_checked = True
         ir.async_delete_issue(self.hass, DOMAIN, f"key_rejected_{self.config_entry.entry_id}")
+
+
+def _not_above(reading: Reading, current: Reading | None) -> bool:
+    """Whether a register reading is not higher than the current one (both numbers)."""
+    if current is None:
+        return False
+    new, old = reading_magnitude(reading), reading_magnitude(current)
+    return new is not None and old is not None and new <= old

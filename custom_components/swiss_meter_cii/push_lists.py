@@ -63,7 +63,7 @@ class ListClock:
     def hint_update(self) -> float | None:
         """Return a measured interval worth storing (differs from the hint), else None."""
         measured = self.measured
-        if measured is None or len(self.intervals) < 3:
+        if measured is None or len(self.intervals) < 2:
             return None
         if self.hint and abs(measured - self.hint) <= HINT_TOLERANCE * self.hint:
             return None

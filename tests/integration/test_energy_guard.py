@@ -120,9 +120,12 @@ def test_seed_only_when_nothing_newer() -> None:
 
 
 def push_of(meter: MeterSimulator, values: dict[str, Reading]) -> Push:
+    """A glitchy push of the E450's own list (a lower value from another list is an older
+    snapshot, not a glitch: tests/integration/test_push_lists.py)."""
     return Push(
         values={"0-0:96.1.1.255": Reading(meter.meter_number, None), **values},
         system_title=meter.system_title,
+        push_setup="0-8:25.9.0.255",
     )
 
 
