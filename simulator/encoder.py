@@ -1,7 +1,8 @@
 """The project's own frame encoder: A-XDR, Data-Notification, GCM, GBT, HDLC, M-Bus, wrapper.
 
-Written from the wire-format reference (docs: protocol.md sections 2-5) without looking
-at the decoder, so that encoding a push here and decoding it there cross-checks both.
+Written from the wire-format reference (docs/protocol.md, "HDLC" to "Push body layouts")
+without looking at the decoder, so that encoding a push here and decoding it there
+cross-checks both.
 Everything is a pure function from values to bytes; nothing here knows about meters.
 """
 

@@ -2,7 +2,7 @@
 
 A profile turns a `Snapshot` of the household into a plaintext Data-Notification plus
 the values a correct decoder must report for it, and wraps a (possibly ciphered) APDU
-in the meter's own link framing. The object lists follow protocol.md section 5.
+in the meter's own link framing. The object lists follow docs/protocol.md, "Push body layouts".
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from .household import Snapshot
 type Value = int | Decimal | str | datetime
 type Expected = dict[str, tuple[Value, str | None]]
 
-# DLMS unit enum -> Home Assistant unit string (protocol.md 5.8)
+# DLMS unit enum -> Home Assistant unit string (docs/protocol.md, "Unit enumeration")
 WATT, VAR, WATT_HOUR, VAR_HOUR, AMPERE, VOLT, NO_UNIT = 27, 29, 30, 32, 33, 35, 255
 HA_UNITS: dict[int, str | None] = {
     WATT: "W",
@@ -206,7 +206,10 @@ class Profile(ABC):
 
 
 class CipProfile(Profile):
-    """Swiss IDIS CIP push: element 1 is the push_object_list itself (protocol.md 5.1)."""
+    """Swiss IDIS CIP push: element 1 is the push_object_list itself.
+
+    See docs/protocol.md, "Self-describing push lists".
+    """
 
     push_setup: ClassVar[str]
     send_setup_name: ClassVar[bool]  # E450: attribute 1 of the push setup is element 2
@@ -261,7 +264,8 @@ class E450(CipProfile):
     zone = _CH
     push_setup = "0-8:25.9.0"
     send_setup_name = True
-    # The E450 header stamp has status 0x00; the clock object 0x81/0x01 (protocol.md 4.3).
+    # The E450 header stamp has status 0x00; the clock object 0x81/0x01
+    # (docs/protocol.md, "COSEM date-time").
     header_clock = ClockStyle(False, "unspecified", 0x00, 0x00)
     objects = (
         Text("0-0:42.0.0", lambda _s, ident: ident.logical_device_name),

@@ -1,4 +1,7 @@
-"""A-XDR parser: every tag of protocol.md 4.2, compact-array, bounds and hostile input."""
+"""A-XDR parser: every tag, compact-array, bounds and hostile input.
+
+The tags: docs/protocol.md, "A-XDR types".
+"""
 
 from __future__ import annotations
 

@@ -21,7 +21,8 @@ from custom_components.swiss_meter_cii.decoder.catalogue import (
 
 Q = Quantity
 
-# Swiss CII lists (Basisliste / Erweiterte Liste items named in protocol.md 6.4).
+# Swiss CII lists (Basisliste / Erweiterte Liste items named in docs/protocol.md,
+# "Lists named by utilities").
 SWISS = {
     "0-0:42.0.0.255": Q.IDENTIFIER,
     "0-0:96.1.0.255": Q.IDENTIFIER,

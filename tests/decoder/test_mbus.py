@@ -65,7 +65,7 @@ def test_missing_stop_byte_is_framing() -> None:
 
 
 def test_ci_outside_dlms_range_is_framing() -> None:
-    # EVN meters with corrupted configuration send CI 0xFF (protocol.md 7.9).
+    # EVN meters with corrupted configuration send CI 0xFF (docs/protocol.md, "Field pitfalls").
     with pytest.raises(DecodeError) as err:
         parse_frame(mbus_frame(b"\x00" * 10, 0xFF))
     assert err.value.kind is ErrorKind.FRAMING

@@ -154,7 +154,8 @@ def test_plain_duplicate_is_replay() -> None:
 
 
 def test_several_apdus_in_one_hdlc_frame() -> None:
-    # E450 in TG/CH at 9600 baud: three Data-Notifications in one frame (protocol.md 2.6).
+    # E450 in TG/CH at 9600 baud: three Data-Notifications in one frame
+    # (docs/protocol.md, "Several APDUs in one frame").
     apdus = [notification(power_body(w), invoke=w, date_time=b"\x0c" + DT) for w in (1, 2, 3)]
     frame = hdlc_frame(b"\xe6\xe7\x00" + apdus[0] + b"\xe6\xe7\x00" + apdus[1] + apdus[2])
     pushes = _pushes(decode_capture(frame))

@@ -12,9 +12,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped,unused-ignore]
-    async_fire_time_changed,
-)
 
 from custom_components.swiss_meter_cii.const import (
     ASSUMED_PUSH_INTERVAL,
@@ -30,6 +27,7 @@ from simulator import DEFAULT_KEY, MeterSimulator, wrong_key
 
 from .conftest import (
     FakeLink,
+    advance,
     as_float,
     energy_state,
     entity_id,
@@ -43,12 +41,6 @@ pytestmark = pytest.mark.usefixtures("no_watchdog")
 
 ENERGY = "1-1:1.8.0.255"
 CLOCK = "0-0:1.0.0.255"
-
-
-async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
-    freezer.tick(timedelta(seconds=seconds))
-    async_fire_time_changed(hass)
-    await settle(hass)
 
 
 def warnings_about(caplog: pytest.LogCaptureFixture, text: str, level: int) -> int:

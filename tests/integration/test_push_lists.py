@@ -8,7 +8,6 @@ the fast one goes on, and a register that both lists carry never dips or flaps.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 
 from freezegun.api import FrozenDateTimeFactory
@@ -17,7 +16,6 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped,unused-ignore]
     MockConfigEntry,
-    async_fire_time_changed,
 )
 
 from custom_components.swiss_meter_cii.const import CONF_PUSH_INTERVALS
@@ -25,7 +23,7 @@ from custom_components.swiss_meter_cii.coordinator import SwissMeterCoordinator
 from custom_components.swiss_meter_cii.decoder.push import Push, Reading
 from simulator import MeterSimulator
 
-from .conftest import FakeLink, entity_id, entry_for, settle, setup_entry
+from .conftest import FakeLink, advance, entity_id, entry_for, setup_entry
 
 pytestmark = pytest.mark.usefixtures("no_watchdog")
 
@@ -52,12 +50,6 @@ def slow_push(wh: int, t1: int) -> Push:
     return Push(values={ENERGY: Reading(wh, "Wh"), TARIFF_1: Reading(t1, "Wh")}, push_setup=SLOW)
 
 
-async def tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
-    freezer.tick(timedelta(seconds=seconds))
-    async_fire_time_changed(hass)
-    await settle(hass)
-
-
 def state(hass: HomeAssistant, meter: MeterSimulator, obis: str) -> str:
     found = hass.states.get(entity_id(hass, f"{meter.meter_number}_{obis}"))
     assert found is not None
@@ -82,7 +74,7 @@ async def run_meter(
         if slow and second % 60 == 0:
             # Captured at the start of the interval: a little behind the fast list's value.
             coordinator.handle_push(slow_push(wh - 3, 400_000 + second // 60))
-        await tick(hass, freezer, 5)
+        await advance(hass, freezer, 5)
         if seen is not None:
             for obis in (ENERGY, TARIFF_1, POWER):
                 seen.setdefault(obis, []).append(state(hass, meter, obis))
@@ -164,8 +156,8 @@ async def test_stored_interval_is_used_from_the_first_push(
     coordinator = await setup_entry(hass, entry)
     assert coordinator.push_interval == 1.0
     coordinator.handle_push(fast_push(meter, 500, 1_000_000))
-    await tick(hass, freezer, 29)
+    await advance(hass, freezer, 29)
     assert state(hass, meter, POWER) == "500"
-    await tick(hass, freezer, 2)
+    await advance(hass, freezer, 2)
     assert state(hass, meter, POWER) == STATE_UNAVAILABLE
     assert await hass.config_entries.async_unload(entry.entry_id)

@@ -1,4 +1,6 @@
-"""Frame counters and replays (docs/architecture.md "Frame-counter rule", protocol.md 3.8).
+"""Frame counters and replays (docs/architecture.md "Frame-counter rule").
+
+See also docs/protocol.md, "Frame counter".
 
 The decoder keeps the highest accepted invocation counter per system title: a push whose
 counter is not above it is refused as `replay` and counted; three refused pushes with strictly

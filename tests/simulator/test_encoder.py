@@ -1,7 +1,7 @@
 """Encoder unit tests: published check values and byte-exact re-encoding of field frames.
 
-The vectors below are copied from /work/shared/vectors/public.json (the repository must
-stand alone); each names its vector id and the public source it comes from.
+The vectors below are real frames from tests/fixtures/public_vectors.json, copied inline so
+each test reads on its own; each names its vector id and the public source it comes from.
 """
 
 from __future__ import annotations
@@ -270,7 +270,7 @@ def test_obis_and_capture_object() -> None:
     assert enc.obis("1-1:1.8.0.255") == bytes.fromhex("0101010800FF")
     with pytest.raises(ValueError, match="not an OBIS code"):
         enc.obis("1.8.0")
-    # First entry of every Swiss CIP list (protocol.md 5.1).
+    # First entry of every Swiss CIP list (docs/protocol.md, "Self-describing push lists").
     assert enc.capture_object(40, "0-8:25.9.0", 2) == bytes.fromhex(
         "020412002809060008190900FF0F02120000"
     )

@@ -205,7 +205,8 @@ def test_faulted_stream_loses_only_the_damaged_pushes(
     damaged = {"flip", "drop", "truncate"}
     must = [i for i, (fault, _) in enumerate(sent) if fault not in damaged]
     # HDLC S-bit segments carry no sequence number: a push cut short may take the
-    # next AM550 push with it (protocol.md 2.1); GBT blocks and M-Bus CI are numbered.
+    # next AM550 push with it (docs/protocol.md, "HDLC segmentation"); GBT blocks and
+    # M-Bus CI are numbered.
     if profile == "am550":
         must = [i for i in must if i == 0 or sent[i - 1][0] not in damaged]
     position = 0

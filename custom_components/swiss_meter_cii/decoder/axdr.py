@@ -1,4 +1,4 @@
-"""A-XDR data parser (Blue Book table 2 / protocol.md 4.2) into the shapes of values.py.
+"""A-XDR data parser (Blue Book table 2; docs/protocol.md, "A-XDR types") -> values.py shapes.
 
 This is the decoder's hot path: scalar types common in pushes are decoded inline inside
 the sequence loop (no call per value), integers come from precompiled `struct` unpackers,

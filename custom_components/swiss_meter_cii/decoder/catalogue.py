@@ -1,15 +1,16 @@
 """OBIS catalogue: what a code means, its names in en/de/fr/it, default unit and kind.
 
-Coverage (protocol.md section 6): the Swiss CII lists (Basisliste / Erweiterte Liste as
-named in the meter documentation, the VSE 2026 configuration, the SIL Lausanne items),
-the Austrian adapter data format (Oesterreichs Energie, Annex D) and the Norwegian/Swedish
-HAN extras the public test frames carry. Any other code gets a generic name built from
-its value group D (instantaneous, cumulative, maximum, ...) and, for electricity codes,
-a quantity and unit derived from its value group C.
+Coverage (docs/protocol.md, "OBIS to Home Assistant mapping"): the Swiss CII lists
+(Basisliste / Erweiterte Liste as named in the meter documentation, the VSE 2026
+configuration, the SIL Lausanne items), the Austrian adapter data format (Oesterreichs
+Energie, Annex D) and the Norwegian/Swedish HAN extras the public test frames carry. Any
+other code gets a generic name built from its value group D (instantaneous, cumulative,
+maximum, ...) and, for electricity codes, a quantity and unit derived from its value group C.
 
 Matching ignores channel B and the billing field F (1-1:1.8.0 and 1-0:1.8.0 are the same
-quantity, protocol.md 6). Names use Home Assistant translation placeholders ({tariff},
-{phase}, ...) so that a few dozen translation keys name every code.
+quantity, docs/protocol.md, "OBIS to Home Assistant mapping"). Names use Home Assistant
+translation placeholders ({tariff}, {phase}, ...) so that a few dozen translation keys name
+every code.
 """
 
 from __future__ import annotations

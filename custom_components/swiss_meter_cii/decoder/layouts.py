@@ -1,7 +1,7 @@
 """Notification body -> OBIS readings: layout detection, text/time conversion, scaling.
 
 The body arrives as parsed by the A-XDR parser (values.py shapes). Layouts, tried in
-this order (protocol.md 5):
+this order (docs/protocol.md, "Push body layouts"):
 
 1. "push_object_list": IDIS self-describing pushes (Swiss E450/E570/E360/AM550): a
    structure whose first element is the push setup's capture-object list; value i
@@ -576,7 +576,8 @@ class LayoutDecoder:
         model, profile = resolve_model(self._model, flag)
         if model == "auto" and profile == "lgz" and any(type(v) is Long64 for v in body):
             # Of the L+G meters only the E570 (a CT meter, currents unscaled) pushes 64-bit
-            # registers (protocol.md 3.9.C), so the integer width names the model.
+            # registers (docs/protocol.md, "Model defaults"), so the integer width names the
+            # model.
             model = profile = "lg_e570"
         slots: list[_Slot] = []
         for position, (class_id, name, attribute, _data_index) in enumerate(definitions):

@@ -37,16 +37,19 @@ _A: Final = Quantity.CURRENT
 _PF: Final = Quantity.POWER_FACTOR
 
 # Default scalers per model id or family profile, for lists that do not push scalers.
-# Energies and powers are 10^0 everywhere (protocol.md 5.1 table). A quantity missing
-# from a profile falls back to the plausibility rule (voltage, frequency) or to 0.
+# Energies and powers are 10^0 everywhere (docs/protocol.md, "Scaling and units"). A
+# quantity missing from a profile falls back to the plausibility rule (voltage, frequency)
+# or to 0.
 DEFAULT_SCALERS: Final[Mapping[str, Mapping[Quantity, int]]] = MappingProxyType(
     {
-        # protocol.md 5.1 (SCS DEFAULT_REGISTER_MAP and its E450 tests): 236 -> 236 V,
-        # 9 -> 0.09 A (vector lg-e450-ch-gbt-plain-vse2026-scs).
+        # docs/protocol.md, "Model defaults" (SCS DEFAULT_REGISTER_MAP and its E450 tests):
+        # 236 -> 236 V, 9 -> 0.09 A (vector lg-e450-ch-gbt-plain-vse2026-scs).
         "lg_e450": {_V: 0, _A: -2, _PF: -3},
-        # protocol.md 5.1: CT meter, current in whole A (SCS commit a71ccff).
+        # docs/protocol.md, "Model defaults": CT meter, current in whole A (SCS commit
+        # a71ccff).
         "lg_e570": {_V: 0, _A: 0, _PF: -3},
-        # protocol.md 5.1: 2357 -> 235.7 V (SCS commit 4e1f501; vector lg-e360-...-vse2026).
+        # docs/protocol.md, "Model defaults": 2357 -> 235.7 V (SCS commit 4e1f501; vector
+        # lg-e360-...-vse2026).
         "lg_e360": {_V: -1, _A: -2, _PF: -3},
         # No published E35C list: current and power factor as the other L+G meters,
         # voltage by plausibility.
@@ -55,7 +58,7 @@ DEFAULT_SCALERS: Final[Mapping[str, Mapping[Quantity, int]]] = MappingProxyType(
         # factor; their voltages differ (10^0 vs 10^-1), so voltage goes by plausibility.
         # An E570 (current 10^0) must be configured as lg_e570 or overridden.
         "lgz": {_A: -2, _PF: -3},
-        # protocol.md 5.1: AM550 2347 -> 234.7 V (SCS iskraam550.py).
+        # docs/protocol.md, "Model defaults": AM550 2347 -> 234.7 V (SCS iskraam550.py).
         "iskra_am550": {_V: -1, _A: -2, _PF: -3},
         # Kaifa/Sagemcom (AT) push their scalers; these are the values they push
         # (TINETZ/EVN documents, vector sagemcom-t210d-at-raw-apdu-gh867-2).

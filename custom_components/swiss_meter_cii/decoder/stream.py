@@ -43,7 +43,8 @@ DEFAULT_TZ = ZoneInfo("Europe/Zurich")
 RESYNC_REFUSALS = 3  # strictly rising refused counters that re-synchronise (architecture.md)
 _MAX_TITLES = 64  # system titles tracked per connection (bounded against hostile input)
 _LLC = (LLC_RESPONSE, LLC_COMMAND)
-_UNSUPPORTED_APDUS = {  # seen in the DLMS world, never in CII pushes (protocol.md 3.1)
+# Seen in the DLMS world, never in CII pushes (docs/protocol.md, "APDU tags").
+_UNSUPPORTED_APDUS = {
     0xCA: "glo-event-notification is not supported",
     0xD2: "ded-event-notification is not supported",
     0xDD: "general-ciphering is not supported",

@@ -10,7 +10,7 @@ Templates with a discriminator are tried before the OBIS walker in layouts.py; a
 that carries the discriminator but breaks the type pattern is malformed. Templates
 without one (Austrian E450 variants) are tried last and only when every type matches.
 
-Coverage and provenance (protocol.md 5.5 / 5.7; public vectors in tests):
+Coverage and provenance (docs/protocol.md, "Values-only templates"; public vectors in tests):
 * IM350/AM550 at Wiener Netze, Kärnten, Wels (12 and 10 elements, push setup 0-x:25.9.0
   first): verified on the public IM350 vector and on SHRDZM's AM550/Wels samples.
 * Netz Burgenland E450 (14): verified on the public vector; the three trailing values are
