@@ -14,6 +14,7 @@ from concurrent.futures import Future
 import contextlib
 import os
 from pathlib import Path
+import signal
 import threading
 import time
 from typing import BinaryIO
@@ -327,13 +328,38 @@ async def serve(
     port: int,
     on_ready: Callable[[int], Awaitable[None] | None],
 ) -> None:
-    """Run `server` until its count is reached or the task is cancelled (Ctrl-C)."""
+    """Run `server` until its count is reached or the task is cancelled (Ctrl-C).
+
+    SIGTERM ends it like Ctrl-C, through the loop (raising from a plain signal handler can land
+    inside the loop's own machinery and leave the server running; seen on Python 3.14).
+    """
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    terminated = False
+
+    def on_terminate() -> None:
+        nonlocal terminated
+        terminated = True
+        if main is not None:
+            main.cancel()
+
+    handled = False
+    if threading.current_thread() is threading.main_thread():
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGTERM, on_terminate)
+            handled = True
     bound = await server.start(host, port)
-    result = on_ready(bound)
-    if result is not None:
-        await result
     try:
+        result = on_ready(bound)
+        if result is not None:
+            await result
         await server.wait_done()
         await asyncio.sleep(0.2)  # let the last bytes leave the socket buffers
+    except asyncio.CancelledError:
+        if terminated:
+            raise KeyboardInterrupt from None
+        raise
     finally:
         await server.stop()
+        if handled:
+            loop.remove_signal_handler(signal.SIGTERM)

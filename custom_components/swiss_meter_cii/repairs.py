@@ -34,9 +34,9 @@ class MeterReplacedFlow(RepairsFlow):
         if user_input is not None:
             device = meter_device(self.hass, entry.entry_id, self._old)
             if device is not None:
-                dr.async_get(self.hass).async_update_device(
-                    device.id, remove_config_entry_id=entry.entry_id
-                )
+                # The device is this entry's alone; removing it removes its entities too
+                # (2026.x deprecates removing it through async_update_device).
+                dr.async_get(self.hass).async_remove_device(device.id)
             self.hass.config_entries.async_update_entry(
                 entry, unique_id=self._new, title=entry.title.replace(self._old, self._new)
             )
