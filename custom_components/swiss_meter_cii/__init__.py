@@ -9,6 +9,7 @@ from typing import Any
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, ConfigEntryNotReady
+from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
 
 from .const import (
@@ -97,6 +98,19 @@ async def async_unload_entry(hass: HomeAssistant, entry: SwissMeterConfigEntry) 
         task.cancel()
         await asyncio.wait([task], timeout=STOP_TIMEOUT)
     return unloaded
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: SwissMeterConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Let the user delete the device of a meter that is gone (stale-devices).
+
+    Never the configured meter's (it carries the link diagnostics; a replaced meter is moved
+    off it by the meter_replaced repair) nor the one sending now.
+    """
+    coordinator = entry.runtime_data
+    keep = {entry.unique_id, coordinator.meter.number if coordinator.meter else None}
+    return not any(domain == DOMAIN and ident in keep for domain, ident in device.identifiers)
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: SwissMeterConfigEntry) -> None:

@@ -284,6 +284,26 @@ async def test_serial_success(
     assert len(mock_setup_entry.mock_calls) == 1
 
 
+async def test_no_interval_stored_when_the_two_pushes_are_of_different_lists(
+    hass: HomeAssistant, pty_meter: PtyFactory, mock_setup_entry: AsyncMock
+) -> None:
+    """An E450 sending its two lists in turn: the live check cannot time either of them."""
+    meter = MeterSimulator("e450", key=DEFAULT_KEY, seed=8)
+    lists = iter(range(10**6))
+
+    def alternating() -> bytes:
+        first = next(lists) % 2 == 0
+        return meter.next_push(5.0) if first else meter.next_second_list_push()
+
+    line = pty_meter(alternating)
+    result = await open_serial(hass, line.path)
+    result = await probed(hass, await submit_meter(hass, result, encryption_key=KEY_TEXT))
+    assert result["step_id"] == "confirm", result.get("errors")
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert CONF_PUSH_INTERVALS not in result["data"]  # the runtime measures them instead
+
+
 async def test_plain_meter_without_keys(
     hass: HomeAssistant, pty_meter: PtyFactory, mock_setup_entry: AsyncMock
 ) -> None:
@@ -578,6 +598,10 @@ async def test_serial_step_lists_ports_with_readable_labels(
         serialx.SerialPortInfo(
             "/dev/ttyS0", "/dev/ttyS0", None, None, None, None, None, None, None, None
         ),
+        serialx.SerialPortInfo(
+            by_id, "/dev/ttyUSB0", 0x0403, 0x6001, None, "FTDI", "FT232R USB UART", None, None, 0
+        ),
+        # Listed twice (some platforms report a port per interface): shown once.
         serialx.SerialPortInfo(
             by_id, "/dev/ttyUSB0", 0x0403, 0x6001, None, "FTDI", "FT232R USB UART", None, None, 0
         ),

@@ -83,6 +83,18 @@ async def test_broken_stored_key_asks_for_a_new_one(
     assert "00112233" not in (entry.reason or "")
 
 
+async def test_unknown_stored_model_fails_setup_before_the_port_opens(
+    hass: HomeAssistant, fake_link: FakeLink, meter: MeterSimulator
+) -> None:
+    """An entry stored by a newer version (a model this one does not know)."""
+    entry = entry_for(meter, model="future_meter_9000")
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert "settings" in (entry.reason or "")
+    assert fake_link.openings == []
+
+
 async def test_bad_scaler_overrides_fail_setup(
     hass: HomeAssistant, fake_link: FakeLink, meter: MeterSimulator
 ) -> None:

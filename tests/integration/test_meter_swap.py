@@ -9,6 +9,7 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.typing import (  # type: ignore[import-untyped,unused-ignore]
     ClientSessionGenerator,
+    WebSocketGenerator,
 )
 
 from custom_components.swiss_meter_cii.const import DOMAIN
@@ -110,3 +111,38 @@ async def test_a_push_without_number_belongs_to_the_configured_meter(
     issue_id = f"meter_replaced_{coordinator.config_entry.entry_id}"
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
     assert await hass.config_entries.async_unload(coordinator.config_entry.entry_id)
+
+
+async def test_user_can_delete_a_stale_meter_device_only(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    fake_link: FakeLink,
+    meter: MeterSimulator,
+) -> None:
+    """A device of a meter that is neither configured nor sending can be deleted in the UI."""
+    assert await async_setup_component(hass, "config", {})
+    coordinator = await setup_entry(hass, entry_for(meter))
+    entry = coordinator.config_entry
+    await send_push(hass, fake_link, meter)
+    visitor = MeterSimulator("e450", key=DEFAULT_KEY, seed=98)  # seen once, then gone
+    await send_push(hass, fake_link, visitor)
+    await send_push(hass, fake_link, meter)
+    client = await hass_ws_client(hass)
+
+    async def remove(number: str) -> bool:
+        device = meter_device(hass, entry.entry_id, number)
+        assert device is not None
+        await client.send_json_auto_id(
+            {
+                "type": "config/device_registry/remove_config_entry",
+                "config_entry_id": entry.entry_id,
+                "device_id": device.id,
+            }
+        )
+        response = await client.receive_json()
+        return bool(response["success"])
+
+    assert not await remove(meter.meter_number)  # the configured meter, sending now
+    assert await remove(visitor.meter_number)
+    assert meter_device(hass, entry.entry_id, visitor.meter_number) is None
+    assert await hass.config_entries.async_unload(entry.entry_id)
