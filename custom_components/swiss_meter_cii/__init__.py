@@ -17,7 +17,6 @@ from .const import (
     CONF_ENCRYPTION_KEY,
     CONF_MODEL,
     CONF_PORT,
-    CONF_SCALER_OVERRIDES,
     CONF_SERIAL_FORMAT,
     DOMAIN,
     PROBE_ORDER,
@@ -28,6 +27,7 @@ from .decoder import StreamDecoder, parse_key
 from .decoder.models import AUTO
 from .decoder.scaling import parse_scaler_overrides
 from .link import LinkError, SerialFormat, open_link
+from .options import MeterOptions
 from .reader import MeterReader
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
@@ -38,8 +38,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: SwissMeterConfigEntry) -
     """Open the link once (so a missing adapter retries set-up) and start the reader."""
     data = entry.data
     key, auth_key = _keys(data)
+    options = MeterOptions.from_mapping(entry.options)
     try:
-        overrides = parse_scaler_overrides(str(entry.options.get(CONF_SCALER_OVERRIDES) or ""))
+        overrides = parse_scaler_overrides(options.scaler_overrides)
     except ValueError as err:
         raise ConfigEntryError(
             translation_domain=DOMAIN,
@@ -75,7 +76,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SwissMeterConfigEntry) -
             translation_placeholders={"error": str(err)},
         ) from err
 
-    coordinator = SwissMeterCoordinator(hass, entry)
+    coordinator = SwissMeterCoordinator(hass, entry, options)
     entry.runtime_data = coordinator
     reader = MeterReader(coordinator, port, serial_format, new_decoder, first_link=link)
     try:
@@ -115,7 +116,7 @@ async def async_remove_config_entry_device(
 
 async def _async_options_updated(hass: HomeAssistant, entry: SwissMeterConfigEntry) -> None:
     """Options are read once at set-up: reload when they change (not on data-only updates)."""
-    if dict(entry.options) != entry.runtime_data.options:
+    if MeterOptions.from_mapping(entry.options) != entry.runtime_data.options:
         hass.config_entries.async_schedule_reload(entry.entry_id)
 
 

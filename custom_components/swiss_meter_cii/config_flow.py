@@ -39,9 +39,6 @@ from .const import (
     CONF_SERIAL_FORMAT,
     CONF_TIME_SOURCE,
     CONF_UNKNOWN_OBIS,
-    DEFAULT_MIN_INTERVAL,
-    DEFAULT_TIME_SOURCE,
-    DEFAULT_UNKNOWN_OBIS,
     DOMAIN,
     PROBE_ORDER,
     SERIAL_FORMAT_AUTO,
@@ -53,6 +50,7 @@ from .decoder import parse_key
 from .decoder.models import AUTO, MODEL_IDS
 from .decoder.scaling import parse_scaler_overrides
 from .link import is_url, redact_port
+from .options import MeterOptions
 from .probe import (
     CANNOT_CONNECT,
     NO_DATA,
@@ -657,11 +655,12 @@ class SwissMeterOptionsFlow(OptionsFlow):
                     }
                 )
             options = {**options, **user_input}
+        current = MeterOptions.from_mapping(options)
         schema = vol.Schema(
             {
                 vol.Required(
                     CONF_MIN_INTERVAL,
-                    default=options.get(CONF_MIN_INTERVAL, DEFAULT_MIN_INTERVAL),
+                    default=current.min_interval,
                 ): selector.NumberSelector(
                     selector.NumberSelectorConfig(
                         min=0,
@@ -673,15 +672,15 @@ class SwissMeterOptionsFlow(OptionsFlow):
                 ),
                 vol.Optional(
                     CONF_SCALER_OVERRIDES,
-                    description={"suggested_value": options.get(CONF_SCALER_OVERRIDES, "")},
+                    description={"suggested_value": current.scaler_overrides},
                 ): selector.TextSelector(),
                 vol.Required(
                     CONF_UNKNOWN_OBIS,
-                    default=options.get(CONF_UNKNOWN_OBIS, DEFAULT_UNKNOWN_OBIS),
+                    default=current.unknown_obis,
                 ): selector.BooleanSelector(),
                 vol.Required(
                     CONF_TIME_SOURCE,
-                    default=options.get(CONF_TIME_SOURCE, DEFAULT_TIME_SOURCE),
+                    default=current.time_source,
                 ): selector.SelectSelector(
                     selector.SelectSelectorConfig(
                         options=[TIME_SOURCE_METER, TIME_SOURCE_RECEIVE],

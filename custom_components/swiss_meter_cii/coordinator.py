@@ -26,12 +26,8 @@ from homeassistant.util import dt as dt_util
 
 from .const import (
     ASSUMED_PUSH_INTERVAL,
-    CONF_MIN_INTERVAL,
     CONF_MODEL,
     CONF_PUSH_INTERVALS,
-    CONF_TIME_SOURCE,
-    DEFAULT_MIN_INTERVAL,
-    DEFAULT_TIME_SOURCE,
     DOMAIN,
     MIN_SILENCE_TIMEOUT,
     SLOWEST_PUSH_INTERVAL,
@@ -43,6 +39,7 @@ from .decoder.errors import ErrorKind
 from .decoder.models import MODELS
 from .decoder.push import ErrorEvent, Push, Reading, Security
 from .energy_guard import EnergyGuard, reading_magnitude
+from .options import MeterOptions
 from .push_lists import ListClock, list_id, live_codes
 
 _LOGGER = logging.getLogger(__package__)
@@ -133,13 +130,15 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
 
     config_entry: SwissMeterConfigEntry
 
-    def __init__(self, hass: HomeAssistant, entry: SwissMeterConfigEntry) -> None:
-        """Read the options once; an options change reloads the entry."""
+    def __init__(
+        self, hass: HomeAssistant, entry: SwissMeterConfigEntry, options: MeterOptions
+    ) -> None:
+        """Take the options parsed at set-up; an options change reloads the entry."""
         super().__init__(hass, _LOGGER, config_entry=entry, name=entry.title, update_interval=None)
-        self.min_interval = float(entry.options.get(CONF_MIN_INTERVAL, DEFAULT_MIN_INTERVAL))
-        self.time_source = str(entry.options.get(CONF_TIME_SOURCE, DEFAULT_TIME_SOURCE))
+        self.options = options
+        self.min_interval = options.min_interval
+        self.time_source = options.time_source
         self.configured_model = str(entry.data.get(CONF_MODEL, "auto"))
-        self.options = dict(entry.options)  # what this run was set up with
         self.reader_task: asyncio.Task[None] | None = None
         self.data = MeterState()
         self.stats = LinkStats()

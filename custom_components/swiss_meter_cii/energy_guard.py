@@ -30,18 +30,19 @@ SPIKE_FACTOR = 10  # ... nor steps up to this many times the largest recent step
 CONFIRM_PUSHES = 3  # a held step is published once this many pushes in a row reach it
 _STEP_DECAY = Decimal("0.99")  # the "largest recent step" fades by 1 % per push
 
-# Registers may arrive in Wh from binary pushes and in kWh from DSMR text: compare in base units.
-_UNIT_FACTORS: dict[str | None, Decimal] = {
-    "Wh": Decimal(1),
-    "kWh": Decimal(1000),
-    "MWh": Decimal(1_000_000),
-    "varh": Decimal(1),
-    "kvarh": Decimal(1000),
-    "Mvarh": Decimal(1_000_000),
-    "VAh": Decimal(1),
-    "kVAh": Decimal(1000),
-    "MVAh": Decimal(1_000_000),
+# Registers may arrive in Wh from binary pushes and in kWh from DSMR text: compare (and store
+# across restarts) in base units. unit -> (base unit, factor).
+_UNITS: dict[str, tuple[str, Decimal]] = {
+    prefix + base: (base, factor)
+    for base in ("Wh", "varh", "VAh")
+    for prefix, factor in (("", Decimal(1)), ("k", Decimal(1000)), ("M", Decimal(1_000_000)))
 }
+
+
+def base_unit(unit: str | None) -> str | None:
+    """Return the unit the guard keeps a register in (kWh -> Wh); others unchanged."""
+    known = _UNITS.get(unit or "")
+    return known[0] if known else unit
 
 
 def reading_magnitude(reading: Reading) -> Decimal | None:
@@ -55,7 +56,8 @@ def reading_magnitude(reading: Reading) -> Decimal | None:
         return None
     if not number.is_finite():
         return None
-    return number * _UNIT_FACTORS.get(reading.unit, Decimal(1))
+    known = _UNITS.get(reading.unit or "")
+    return number * known[1] if known else number
 
 
 @dataclass(slots=True)

@@ -23,11 +23,11 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .const import CONF_UNKNOWN_OBIS, DEFAULT_UNKNOWN_OBIS
 from .coordinator import LinkState, MeterIdentity, SwissMeterConfigEntry, SwissMeterCoordinator
 from .decoder.catalogue import ObisInfo, Quantity, describe
 from .decoder.errors import ErrorKind
 from .decoder.push import Reading, Value
+from .energy_guard import base_unit
 from .entity import LinkEntity, MeterEntity
 
 PARALLEL_UPDATES = 0
@@ -96,7 +96,7 @@ async def async_setup_entry(
 ) -> None:
     """Link diagnostics now, meter values as soon as they are pushed (or known from before)."""
     coordinator = entry.runtime_data
-    with_unknown = bool(entry.options.get(CONF_UNKNOWN_OBIS, DEFAULT_UNKNOWN_OBIS))
+    with_unknown = coordinator.options.unknown_obis
     async_add_entities(LinkSensor(coordinator, description) for description in LINK_SENSORS)
 
     created: set[str] = set()
@@ -151,17 +151,6 @@ async def async_setup_entry(
 
     entry.async_on_unload(coordinator.async_add_listener(add_new_codes))
     add_new_codes()
-
-
-# The energy guard keeps registers in base units (energy_guard.reading_magnitude).
-_BASE_UNITS: dict[str | None, str] = {
-    "kWh": "Wh",
-    "MWh": "Wh",
-    "kvarh": "varh",
-    "Mvarh": "varh",
-    "kVAh": "VAh",
-    "MVAh": "VAh",
-}
 
 
 class ObisSensor(MeterEntity, RestoreSensor):
@@ -222,7 +211,7 @@ class ObisSensor(MeterEntity, RestoreSensor):
         if data.native_value is None and self.coordinator.is_cumulative(self.obis):
             last = self.coordinator.guard.last(self.unique_id or "")
             if last is not None:
-                return SensorExtraStoredData(last, _BASE_UNITS.get(self._unit, self._unit))
+                return SensorExtraStoredData(last, base_unit(self._unit))
         return data
 
     @property
