@@ -150,8 +150,6 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
         self._latest: dict[str, Reading] = {}
         self._source: dict[str, str] = {}  # register -> the push list of its current value
         self._cumulative: dict[str, bool] = {}
-        hints = entry.data.get(CONF_PUSH_INTERVALS) or {}
-        self._hints: dict[str, float] = {str(k): float(v) for k, v in hints.items()}
         self.lists: dict[str, ListClock] = {}
         self._list_timers: dict[str, CALLBACK_TYPE] = {}
         self._list_jobs: dict[str, HassJob[[datetime], None]] = {}
@@ -314,7 +312,7 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
         """The link's rhythm: the shortest interval of the meter's lists (None if unknown)."""
         intervals = [i for clock in self.lists.values() if (i := clock.interval) is not None]
         if not intervals:
-            intervals = list(self._hints.values())
+            intervals = list(self._stored_intervals().values())
         return min(intervals) if intervals else None
 
     @property
@@ -334,13 +332,10 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
         """Median time from a push's last byte to its state write, in ms (recent pushes)."""
         return round(median(self._delays) * 1000, 2) if self._delays else None
 
-    @property
-    def list_intervals(self) -> dict[str, float | None]:
-        """Push list -> its interval in seconds (measured this run, else stored)."""
-        return {
-            name: None if clock.interval is None else round(clock.interval, 2)
-            for name, clock in self.lists.items()
-        }
+    def _stored_intervals(self) -> dict[str, float]:
+        """Push list -> interval stored with the entry (by the wizard or an earlier run)."""
+        stored = self.config_entry.data.get(CONF_PUSH_INTERVALS) or {}
+        return {str(name): float(seconds) for name, seconds in stored.items()}
 
     def is_cumulative(self, obis: str) -> bool:
         """Tell whether `obis` is a register the Energy dashboard sums (guarded)."""
@@ -392,7 +387,7 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
         """Restart the clock of the push's list; a late list is on time again."""
         clock = self.lists.get(name)
         if clock is None:
-            clock = self.lists[name] = ListClock(hint=self._hints.get(name))
+            clock = self.lists[name] = ListClock(hint=self._stored_intervals().get(name))
         if not clock.on_time and clock.last is not None and self.available:
             _LOGGER.debug("%s: push list %s arrives again", self.name, name)
         clock.arrived(now, push.values)
@@ -436,11 +431,9 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
     @callback
     def _store_hint(self, name: str, interval: float) -> None:
         """Remember a list's interval with the entry (read at the next start)."""
-        self._hints[name] = interval
         self.lists[name].hint = interval
         entry = self.config_entry
-        stored = dict(entry.data.get(CONF_PUSH_INTERVALS) or {})
-        stored[name] = interval
+        stored = {**self._stored_intervals(), name: interval}
         self.hass.config_entries.async_update_entry(
             entry, data={**entry.data, CONF_PUSH_INTERVALS: stored}
         )

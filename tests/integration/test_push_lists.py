@@ -102,7 +102,8 @@ async def test_slow_list_values_stay_live_between_their_pushes(
     energy = [Decimal(s) for s in seen[ENERGY]]
     assert energy == sorted(energy)
     assert "Dropped implausible reading" not in caplog.text
-    assert coordinator.list_intervals == {FAST: 5.0, SLOW: 60.0}
+    intervals = {name: clock.interval for name, clock in coordinator.lists.items()}
+    assert intervals == {FAST: pytest.approx(5.0, abs=0.005), SLOW: pytest.approx(60.0, abs=0.005)}
     # Learned intervals are stored with the entry for the next start.
     assert coordinator.config_entry.data[CONF_PUSH_INTERVALS] == {FAST: 5.0, SLOW: 60.0}
 
