@@ -49,10 +49,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: SwissMeterConfigEntry) -
         ) from err
     model = str(data.get(CONF_MODEL) or AUTO)
     local_tz = dt_util.get_default_time_zone()
+    country = hass.config.country  # Kamstrup energy counts 10 Wh in Norway, Wh in Sweden
 
     def new_decoder() -> StreamDecoder:
         return StreamDecoder(
-            key=key, auth_key=auth_key, model=model, scaler_overrides=overrides, local_tz=local_tz
+            key=key,
+            auth_key=auth_key,
+            model=model,
+            scaler_overrides=overrides,
+            local_tz=local_tz,
+            country=country,
         )
 
     try:

@@ -281,6 +281,9 @@ def test_every_key_is_reachable() -> None:
             "1-0:32.6.0.255",
             "1-1:7.8.1.255",
             "1-0:9.8.0.255",
+            "0-0:96.3.10.255",
+            "0-2:96.3.10.255",
+            "0-0:17.0.0.255",
         )
     }
     assert reached == set(translation_names("en"))

@@ -51,6 +51,14 @@ def sample(template: Template) -> tuple[object, ...]:
             values.append(CLOCK)
         elif kind is FieldKind.TIME:
             values.append(bytes([14, 55, 33, 0]))
+        elif kind is FieldKind.NAME:
+            values.append(f"ISK10307893756{position:02d}".encode())
+        elif kind is FieldKind.DIGITS:
+            values.append(f"846058{position:02d}".encode())
+        elif kind is FieldKind.ENUM:
+            values.append(DlmsEnum(position))
+        elif kind is FieldKind.IGNORED:
+            values.append([position])  # anything: an array, as in the IE.5 list
         else:
             values.append(bytes([0x07, 0xE5, 3, 7, 7]))
     return tuple(values)
@@ -70,11 +78,14 @@ def test_each_template_matches_its_own_signature_only(template: Template) -> Non
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda t: t.name)
 def test_template_codes_are_catalogued(template: Template) -> None:
+    unpublished = (FieldKind.PUSH_SETUP, FieldKind.LIST_ID, FieldKind.IGNORED)
     for field in template.fields:
-        if field.kind is FieldKind.PUSH_SETUP:
+        if field.kind is FieldKind.PUSH_SETUP or field.kind is FieldKind.IGNORED:
             assert field.obis is None
             continue
-        assert field.obis is not None
+        if field.obis is None:  # a list id or short id that is no meter value
+            assert field.kind in (*unpublished, FieldKind.TEXT, FieldKind.DIGITS)
+            continue
         info = describe(field.obis)
         assert info.known, field.obis
         if field.unit is not None and info.unit is not None:
@@ -178,7 +189,7 @@ def test_wiener_netze_e450_nine_values() -> None:
     stamp = bytes.fromhex("07E7091302162C01FF800080")
     body = (stamp, 0x4DF0C8, 0, 0x1131F7, 0x08A600, 0xE6, 0, 0x58, 0x15)
     result = LayoutDecoder().decode(body, system_title=b"LGZgr\x00\x00\x01")
-    assert result.layout == "template:wienernetze_e450"
+    assert result.layout == "template:wienernetze_9"
     assert result.values["1-0:1.8.0.255"].value == 5107912
     assert result.values["1-0:1.7.0.255"].value == 230
     assert result.values["1-0:4.7.0.255"].unit == "var"

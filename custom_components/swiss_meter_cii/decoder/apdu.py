@@ -7,7 +7,9 @@ import struct
 from typing import Any
 
 from .axdr import ListMemo, TruncatedError, parse
+from .descriptors import parse_descriptor_list
 from .errors import DecodeError, ErrorKind
+from .skeleton import Skeleton, compile_skeleton
 from .values import CosemDate, CosemDateTime, CosemTime
 
 DATA_NOTIFICATION = 0x0F
@@ -28,6 +30,41 @@ class DataNotification:
     def invoke_id(self) -> int:
         """Invoke-id: bits 0..23 of long-invoke-id-and-priority (bit 31 is the priority)."""
         return self.long_invoke_id & 0xFFFFFF
+
+
+# After this many pushes in a row that did not fit the skeleton, none is compiled for
+# SKELETON_PAUSE pushes (a meter whose layout changes every time).
+SKELETON_MISSES = 3
+SKELETON_PAUSE = 64
+
+
+class NotificationMemo(ListMemo):
+    """Per-connection memory of the last Data-Notification: its push object list and layout."""
+
+    __slots__ = ("_misses", "_pause", "skeleton")
+
+    def __init__(self) -> None:
+        """Start empty."""
+        super().__init__()
+        self.skeleton: Skeleton | None = None
+        self._misses = 0
+        self._pause = 0
+
+    def hit(self) -> None:
+        """Note that the skeleton fitted."""
+        self._misses = 0
+
+    def parsed(self, buf: bytes, pos: int, end: int) -> None:
+        """Learn the layout of a notification parsed in full (unless it keeps changing)."""
+        if self.skeleton is not None:
+            self._misses += 1
+            if self._misses >= SKELETON_MISSES:
+                self._misses, self._pause, self.skeleton = 0, SKELETON_PAUSE, None
+                return
+        if self._pause:
+            self._pause -= 1
+            return
+        self.skeleton = compile_skeleton(buf[pos:end], end - pos)
 
 
 def parse_header_time(buf: bytes, pos: int) -> tuple[HeaderTime, int]:
@@ -74,9 +111,30 @@ def parse_data_notification(
     n = len(buf)
     if pos >= n or buf[pos] != DATA_NOTIFICATION:
         raise DecodeError(ErrorKind.MALFORMED, "not a Data-Notification")
+    skeleton = memo.skeleton if isinstance(memo, NotificationMemo) else None
+    if skeleton is not None:
+        fields = skeleton.apply(buf, pos)
+        if fields is not None:
+            assert isinstance(memo, NotificationMemo)
+            memo.hit()
+            return DataNotification(*fields), pos + skeleton.size
     if pos + 5 > n:
         raise TruncatedError(pos + 5)
+    start = pos
     long_invoke_id = _U32(buf, pos + 1)[0]
     date_time, pos = parse_header_time(buf, pos + 5)
-    body, pos = parse(buf, pos, memo)
+    try:
+        body, pos = parse(buf, pos, memo)
+    except TruncatedError:
+        raise
+    except DecodeError as err:
+        try:
+            descriptors, pos = parse_descriptor_list(buf, pos)
+        except TruncatedError:
+            raise
+        except DecodeError:
+            raise err from None
+        return DataNotification(long_invoke_id, date_time, descriptors), pos
+    if isinstance(memo, NotificationMemo):
+        memo.parsed(buf, start, pos)
     return DataNotification(long_invoke_id, date_time, body), pos

@@ -111,6 +111,24 @@ _NAMES: Final[dict[str, tuple[str, str, str, str]]] = {
     "meter_time": ("Meter time", "Zählerzeit", "Heure du compteur", "Ora del contatore"),
     "meter_date": ("Meter date", "Zählerdatum", "Date du compteur", "Data del contatore"),
     "active_tariff": ("Active tariff", "Aktiver Tarif", "Tarif actif", "Tariffa attiva"),
+    "disconnect_control": (
+        "Disconnector state",
+        "Zustand Trennschalter",
+        "État du sectionneur",
+        "Stato del sezionatore",
+    ),
+    "relay_state": (
+        "Relay {channel} state",
+        "Zustand Relais {channel}",
+        "État du relais {channel}",
+        "Stato del relè {channel}",
+    ),
+    "limiter_threshold": (
+        "Limiter threshold",
+        "Schwelle Leistungsbegrenzer",
+        "Seuil du limiteur",
+        "Soglia del limitatore",
+    ),
     "consumer_message_text": (
         "Consumer message",
         "Kundennachricht",
@@ -435,6 +453,13 @@ def _general(a: int, b: int, c: int, d: int, e: int) -> _Resolved | None:
         return "device_id", {"number": str(e + 1)}, None, Quantity.IDENTIFIER, True
     if c == 96 and d == 14 and e == 0:
         return "active_tariff", {}, None, Quantity.TARIFF, True
+    if a == 0 and c == 96 and d == 3 and e == 10:
+        # Disconnect control (class 70); B 1..n: the XT211's switched relays R1..R4.
+        if b == 0:
+            return "disconnect_control", {}, None, Quantity.OTHER, True
+        return "relay_state", {"channel": str(b)}, None, Quantity.OTHER, True
+    if a == 0 and c == 17 and d == 0 and e == 0:
+        return "limiter_threshold", {}, WATT, Quantity.ACTIVE_POWER, True
     if c == 96 and d == 13 and e in (0, 1):
         key = "consumer_message_text" if e == 0 else "consumer_message_code"
         return key, {}, None, Quantity.MESSAGE, True

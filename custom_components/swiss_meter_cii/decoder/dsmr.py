@@ -19,9 +19,12 @@ from .errors import DecodeError, ErrorKind
 from .push import Reading
 
 START = 0x2F  # '/'
-_HEADER = re.compile(rb"/[A-Za-z]{3}[0-9A-I]")
+_HEADER = re.compile(rb"/[A-Za-z]{3}[0-9A-I-]")  # "-": Warmtelink gateways (NL)
 _TEXT_BAD = re.compile(rb"[^\x20-\x7e\r\n]")  # anything but printable ASCII and line ends
-_HEX4 = re.compile(rb"[0-9A-Fa-f]{4}")
+# The CRC after '!': four hex digits by the standard; some devices drop leading zeros
+# ("!B9F" for 0x0B9F, docs/protocol.md, "DSMR P1"), so one to four digits are accepted.
+_CRC = re.compile(rb"[0-9A-Fa-f]{1,4}")
+_HEX_DIGITS = frozenset(b"0123456789ABCDEFabcdef")
 _LINE = re.compile(r"(\d{1,3})-(\d{1,3}):(\d{1,3})\.(\d{1,3})\.(\d{1,3})((?:\([^()]*\))+)")
 _GROUP = re.compile(r"\(([^()]*)\)")
 _STAMP = re.compile(r"(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})([SW])")
@@ -73,12 +76,18 @@ def telegram_size(
         return -2 if limit - pos >= max_size else -1
     if bang + 1 >= len(buf):
         return -1
-    follower = buf[bang + 1]
-    if follower in b"\r\n":
+    if buf[bang + 1] in b"\r\n":
         return bang + 1 - pos  # DSMR 2/3: no CRC
-    if bang + 5 > len(buf):
-        return -1 if all(b in b"0123456789ABCDEFabcdef" for b in buf[bang + 1 :]) else -2
-    return bang + 5 - pos if _HEX4.fullmatch(buf, bang + 1, bang + 5) else -2
+    digits = 0
+    while digits < 4 and bang + 1 + digits < len(buf) and buf[bang + 1 + digits] in _HEX_DIGITS:
+        digits += 1
+    if digits == 4:
+        return bang + 5 - pos
+    if bang + 1 + digits >= len(buf):
+        return -1  # the CRC may go on
+    if digits and buf[bang + 1 + digits] in b"\r\n":
+        return bang + 1 + digits - pos  # a CRC without its leading zeros
+    return -2
 
 
 def _timestamp(text: str, local_tz: tzinfo) -> datetime | None:
@@ -148,9 +157,9 @@ def parse_telegram(data: bytes, *, local_tz: tzinfo) -> DsmrTelegram:
         raise DecodeError(ErrorKind.MALFORMED, "DSMR telegram has no '!' end line")
     if _TEXT_BAD.search(data, 0, bang):
         raise DecodeError(ErrorKind.MALFORMED, "DSMR telegram contains non-text bytes")
-    crc_text = data[bang + 1 : bang + 5]
-    if _HEX4.fullmatch(crc_text):
-        expected = int(crc_text, 16)
+    crc_text = _CRC.match(data, bang + 1)
+    if crc_text is not None:
+        expected = int(crc_text.group(), 16)
         actual = crc16_arc(data[: bang + 1])
         if expected != actual:
             raise DecodeError(

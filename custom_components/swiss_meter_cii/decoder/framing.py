@@ -20,6 +20,7 @@ from . import dsmr, hdlc, mbus
 from .apdu import DATA_NOTIFICATION, parse_data_notification, parse_header_time
 from .assembly import GENERAL_BLOCK_TRANSFER, LLC_COMMAND, LLC_RESPONSE, LinkFrame, RawApdu
 from .axdr import TruncatedError, ValueSizer, read_length
+from .descriptors import descriptor_list_size
 from .errors import DecodeError, ErrorKind
 from .push import ErrorEvent
 from .security import CIPHERED_TAGS, ciphered_size
@@ -97,6 +98,12 @@ class FrameHunter:
     def buffered(self) -> int:
         """Bytes held while waiting for the rest of a frame."""
         return len(self._buf)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing pending: the buffer is empty or holds only the last frame's closing flag."""
+        buf = self._buf
+        return not buf or (len(buf) == 1 and buf[0] == hdlc.FLAG)
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[LinkFrame | ErrorEvent]:
         """Add a chunk; returns the frames and errors it completes, in stream order."""
@@ -266,6 +273,25 @@ class FrameHunter:
             return inner, need
         return inner + start - p, start + inner
 
+    def _descriptor_list_size(
+        self, start: int, state: tuple[int, int, ValueSizer] | None
+    ) -> tuple[int, int]:
+        """Size a body that is no A-XDR value: a descriptor list (descriptors.py) or no push.
+
+        Such a body is walked from its start again for every chunk; XT211 pushes are a
+        few hundred bytes once a minute.
+        """
+        if state is None:
+            return _NO, 0
+        body = start + state[1]
+        try:
+            size = descriptor_list_size(self._buf, body)
+        except TruncatedError as err:
+            return _NEED, err.needed
+        except DecodeError:
+            return _NO, 0
+        return size + state[1], body + size
+
     def _notification_size(self, start: int) -> tuple[int, int]:
         """Size of a bare Data-Notification -> (size or _NEED/_NO, bytes needed).
 
@@ -286,7 +312,7 @@ class FrameHunter:
             return _NEED, err.needed
         except DecodeError:
             self._sizer = None
-            return _NO, 0
+            return self._descriptor_list_size(start, state)
         if size is None:
             return _NEED, start + state[1] + state[2].offset + 1
         self._sizer = None

@@ -281,11 +281,17 @@ class LayoutDecoder:
         model: str = AUTO,
         scaler_overrides: Mapping[str, int] | None = None,
         local_tz: tzinfo | None = None,
+        country: str | None = None,
     ) -> None:
-        """Configure for one meter; ValueError for an unknown model or a bad override."""
+        """Configure for one meter; ValueError for an unknown model or a bad override.
+
+        `country` (ISO 3166 alpha-2, Home Assistant's own setting) decides the rules
+        that differ between countries for the same list: Kamstrup energy resolution.
+        """
         if model not in MODEL_IDS:
             raise ValueError(f"unknown meter model {model!r}")
         self._model = model
+        self._country = (country or "").upper()
         self._overrides = normalize_overrides(scaler_overrides)
         self._tz: tzinfo = local_tz if local_tz is not None else DEFAULT_TZ
         self._push_plans: dict[str | None, _CachedPushList] = {}
@@ -294,7 +300,10 @@ class LayoutDecoder:
         self._walk_slots: dict[str, tuple[dict[bytes, _Slot], dict[bytes, _Slot]]] = {}
         self._names: dict[bytes, str] = {}
         self._learned: dict[Quantity, int] = {}
-        self._seen: set[str] = set()
+        # List families this connection sent; a configured Kaifa meter implies its family,
+        # so that a lone list 1 (active power, no code) is read before any list 2
+        # (amsreader reads list 1 only for a configured Kaifa meter, too).
+        self._seen: set[str] = {"kaifa_no"} if model.startswith("kaifa_") else set()
 
     # ------------------------------------------------------------------ entry point
 
@@ -694,6 +703,11 @@ class LayoutDecoder:
                 else:
                     entries.append((item, value, None))
                     position += 2
+            elif item is None and entries and position + 1 < count and body[position + 1] is None:
+                # Null code, null value: single-phase Kamstrup meters keep the three-phase
+                # list and send this pair for each phase they lack (docs/protocol.md,
+                # "Push body layouts").
+                position += 2
             elif position == count - 1 and entries and isinstance(item, bytes | str):
                 meter_number = item
                 position += 1
@@ -733,7 +747,7 @@ class LayoutDecoder:
                     break
         model, profile = resolve_model(self._model, flag)
         if self._model == AUTO and walk.list_id is not None and walk.list_id.startswith("Kamstrup"):
-            profile = "kamstrup"
+            profile = "kamstrup_no" if self._country == "NO" else "kamstrup"
         tables = self._walk_tables(profile)
         values: dict[str, Reading] = {}
         timestamp: datetime | None = None

@@ -35,6 +35,8 @@ _POW10: Final[tuple[int, ...]] = tuple(10**n for n in range(129))
 _V: Final = Quantity.VOLTAGE
 _A: Final = Quantity.CURRENT
 _PF: Final = Quantity.POWER_FACTOR
+_EA: Final = Quantity.ACTIVE_ENERGY
+_ER: Final = Quantity.REACTIVE_ENERGY
 
 # Default scalers per model id or family profile, for lists that do not push scalers.
 # Energies and powers are 10^0 everywhere (docs/protocol.md, "Scaling and units"). A
@@ -74,7 +76,13 @@ DEFAULT_SCALERS: Final[Mapping[str, Mapping[Quantity, int]]] = MappingProxyType(
         "mc_flexy_f2": {_A: -2, _PF: -3},
         # Kamstrup NVE list 1 (list id "Kamstrup_V0001"): 237 -> 2.37 A, 232 -> 232 V
         # (amshan tests/test_kamstrup.py; vector kamstrup-omnipower-se-hdlc-list1).
+        # Swedish firmware counts energy in Wh (vector kamstrup-omnipower-se-hdlc-list1;
+        # amsreader issue 239, amshan-homeassistant issue 43).
         "kamstrup": {_V: 0, _A: -2},
+        # Norway: Kamstrup "HAN-NVE interface description" rev 3.1, section 2.8.1, and
+        # NVE's "OBIS List Information - KAMSTRUP": energy registers count 10 Wh
+        # (scaler 1); docs/protocol.md, "Model defaults".
+        "kamstrup_no": {_V: 0, _A: -2, _EA: 1, _ER: 1},
         # Nothing known about the meter: current 10^-2 and power factor 10^-3 as on
         # every CH/AT meter in the sources; voltage and frequency by plausibility.
         "generic": {_A: -2, _PF: -3},

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import dsmr
-from .apdu import DATA_NOTIFICATION, DataNotification, parse_data_notification
+from .apdu import DATA_NOTIFICATION, DataNotification, NotificationMemo, parse_data_notification
 from .assembly import (
     GENERAL_BLOCK_TRANSFER,
     LLC_COMMAND,
@@ -26,7 +26,6 @@ from .assembly import (
     RawApdu,
     parse_gbt,
 )
-from .axdr import ListMemo
 from .errors import DecodeError, ErrorKind
 from .framing import DEFAULT_MAX_BUFFER, DSMR, FrameHunter
 from .hdlc import HdlcFrame
@@ -34,12 +33,18 @@ from .keys import parse_key
 from .layouts import LayoutDecoder
 from .models import AUTO, MODELS
 from .push import ErrorEvent, Push, Security
+from .replay import WireShape, learn
 from .security import CIPHERED_TAGS, CipheredApdu, Decryptor, parse_ciphered
 from .values import CosemDateTime
 
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_TZ = ZoneInfo("Europe/Zurich")
+# Replay (replay.py): after this many pushes in a row that did not fit the learned shape,
+# learning pauses for REPLAY_PAUSE slow pushes (a meter whose frames never repeat).
+REPLAY_MISSES = 3
+REPLAY_PAUSE = 64
+_MAX_FILLER = 4  # HDLC flags between pushes looked past, as the FrameHunter does
 RESYNC_REFUSALS = 3  # strictly rising refused counters that re-synchronise (architecture.md)
 _MAX_TITLES = 64  # system titles tracked per connection (bounded against hostile input)
 _LLC = (LLC_RESPONSE, LLC_COMMAND)
@@ -115,8 +120,9 @@ class StreamDecoder:
         scaler_overrides: Mapping[str, int] | None = None,
         local_tz: tzinfo | None = None,
         max_buffer: int = DEFAULT_MAX_BUFFER,
+        country: str | None = None,
     ) -> None:
-        """Configure keys (bytes or hex text), model, scaler overrides and time zone.
+        """Configure keys (bytes or hex text), model, scaler overrides, time zone, country.
 
         Raises ValueError for a malformed key, an unknown model or a bad override.
         """
@@ -126,7 +132,7 @@ class StreamDecoder:
         self._tz: tzinfo = local_tz if local_tz is not None else DEFAULT_TZ
         self._model = model
         self._layout = LayoutDecoder(
-            model=model, scaler_overrides=scaler_overrides, local_tz=self._tz
+            model=model, scaler_overrides=scaler_overrides, local_tz=self._tz, country=country
         )
         self._max_buffer = max_buffer
         self._hunter = FrameHunter(max_buffer=max_buffer)
@@ -135,9 +141,17 @@ class StreamDecoder:
         self._blocks = (BlockAssembler(), BlockAssembler())
         self._counters: dict[bytes, _Counter] = {}
         self._last_plain: bytes | None = None
-        self._memo = ListMemo()  # the push object list, parsed once per connection
+        self._memo = NotificationMemo()  # push object list and layout, learned per connection
         self._stats = DecoderStats()
         self._hunter_totals = (0, 0, 0)  # bytes, garbage, frames of replaced hunters
+        self._shape: WireShape | None = None  # frames of the last push, for replay
+        self._pending = bytearray()  # bytes waiting to form a push of that shape
+        self._message: tuple[bytes, bool] | None = None  # last message that held an APDU
+        self._replay_misses = 0
+        self._replay_skip = 0  # leading flags of the pending bytes
+        self._replay_checked = 0  # frames of the pending push whose header matched
+        self._learn_pause = 0
+        self._replayed = [0, 0]  # bytes, frames taken by replay
 
     def __repr__(self) -> str:
         """Describe the configuration without key material."""
@@ -148,11 +162,12 @@ class StreamDecoder:
         """A snapshot of the counters."""
         hunter = self._hunter
         received, garbage, frames = self._hunter_totals
+        replayed_bytes, replayed_frames = self._replayed
         return replace(
             self._stats,
-            bytes_received=received + hunter.bytes_received,
+            bytes_received=received + hunter.bytes_received + replayed_bytes + len(self._pending),
             garbage_bytes=garbage + hunter.garbage_bytes,
-            frames=frames + hunter.frames,
+            frames=frames + hunter.frames + replayed_frames,
             errors=dict(self._stats.errors),
         )
 
@@ -160,6 +175,23 @@ class StreamDecoder:
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Result]:
         """Decode a chunk of any size; returns pushes and errors completed by it."""
+        if self._shape is not None:
+            return self._feed_replay(data)
+        out = self._feed_hunter(data)
+        self._learn(out)
+        return out
+
+    def flush(self) -> list[Result]:
+        """End of capture (or a long silence): leftovers become `incomplete` events."""
+        out = self._stop_replay() if self._pending else []
+        self._shape = None
+        out.extend(self._flush_hunter())
+        return out
+
+    # -- replay of the last push's wire shape (replay.py) ------------------------------
+
+    def _feed_hunter(self, data: bytes | bytearray | memoryview) -> list[Result]:
+        """Run the full pipeline: FrameHunter, assemblers, APDUs."""
         try:
             items = self._hunter.feed(data)
         except Exception:  # last line of defence, see _internal_error
@@ -167,8 +199,94 @@ class StreamDecoder:
             self._reset_hunter()
         return self._process(items)
 
-    def flush(self) -> list[Result]:
-        """End of capture (or a long silence): leftovers become `incomplete` events."""
+    def _feed_replay(self, data: bytes | bytearray | memoryview) -> list[Result]:
+        """Take whole pushes of the learned shape; anything else goes to the hunter.
+
+        Every frame header is compared as soon as its bytes are here, so bytes of another
+        shape (the meter's other list, a lost frame) go to the hunter at once and never
+        wait for a push's worth of bytes.
+        """
+        shape = self._shape
+        assert shape is not None
+        pending = self._pending
+        pending += data
+        out: list[Result] = []
+        frames = shape.frames
+        size = shape.size
+        while True:
+            skip = 0  # flags that close the last frame or fill the line (not garbage)
+            while (
+                skip < _MAX_FILLER
+                and frames[0].header[0] == 0x7E
+                and pending[skip : skip + 2] == b"~~"
+            ):
+                skip += 1
+            if skip != self._replay_skip:
+                self._replay_skip, self._replay_checked = skip, 0
+            available = len(pending) - skip
+            index = self._replay_checked
+            while index < len(frames) and frames[index].end <= available:
+                if not pending.startswith(frames[index].header, skip + frames[index].start):
+                    out.extend(self._stop_replay())
+                    return out
+                index += 1
+            if index < len(frames):
+                frame = frames[index]
+                have = min(available - frame.start, len(frame.header))
+                start = skip + frame.start
+                if have > 0 and pending[start : start + have] != frame.header[:have]:
+                    out.extend(self._stop_replay())
+                    return out
+                self._replay_checked = index
+                return out
+            raw = bytes(pending[skip : skip + size])
+            message = shape.take(raw)
+            if message is None:
+                out.extend(self._stop_replay())
+                return out
+            del pending[: skip + size]
+            self._replay_skip = self._replay_checked = 0
+            self._replayed[0] += skip + size
+            self._replayed[1] += len(frames)
+            self._replay_misses = 0
+            start = len(out)
+            try:
+                self._on_message(message, raw, _OUTER, out, joined=shape.blocks)
+            except Exception:  # last line of defence
+                del out[start:]
+                out.append(self._internal_error(raw))
+            self._count(out[start:])
+
+    def _stop_replay(self) -> list[Result]:
+        """Give bytes that are not the learned shape to the hunter, as they came."""
+        data = bytes(self._pending)
+        self._pending.clear()
+        self._shape = None
+        self._replay_skip = self._replay_checked = 0
+        self._replay_misses += 1
+        if self._replay_misses >= REPLAY_MISSES:
+            self._replay_misses = 0
+            self._learn_pause = REPLAY_PAUSE
+        out = self._feed_hunter(data)
+        self._learn(out)
+        return out
+
+    def _learn(self, out: list[Result]) -> None:
+        """After a push that ends the bytes seen so far, learn its shape for replay."""
+        if not out or not isinstance(out[-1], Push) or self._message is None:
+            return
+        if self._learn_pause:
+            self._learn_pause -= 1
+            return
+        if not self._hunter.idle or not self._link.idle or any(b.pending for b in self._blocks):
+            return
+        message, joined = self._message
+        shape = learn(out[-1].raw, message)
+        if shape is not None and shape.blocks == joined:
+            self._shape = shape
+
+    def _flush_hunter(self) -> list[Result]:
+        """End of input for the full pipeline."""
         try:
             items = self._hunter.flush()
         except Exception:  # last line of defence
@@ -253,6 +371,8 @@ class StreamDecoder:
         `raw` is the link-layer bytes that carried it; `joined`: the message is a
         reassembled block transfer (blocks don't nest).
         """
+        if ctx is _OUTER:
+            self._message = (data, joined)
         pos, n = 0, len(data)
         while pos < n:
             if data[pos : pos + 3] in _LLC:

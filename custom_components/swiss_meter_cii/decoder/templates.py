@@ -52,6 +52,10 @@ class FieldKind(IntEnum):
     CLOCK = 5  # date-time: octet-string(12) or CosemDateTime
     TIME = 6  # time: octet-string(4) or CosemTime
     DATE = 7  # date: octet-string(5) or CosemDate
+    NAME = 8  # logical device name: printable ASCII led by a FLAG id ("ISK1030789375606")
+    DIGITS = 9  # an identifier of ASCII digits only
+    ENUM = 10  # an enum value (DlmsEnum), e.g. disconnect control state
+    IGNORED = 11  # a position whose meaning no source documents: accepted, not published
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +80,17 @@ class Template:
     after: str | None = None  # family that must have been seen on this connection first
 
     @property
+    def discriminator(self) -> int | None:
+        """Position of the field that identifies the list (push-setup LN or list id)."""
+        for position, field in enumerate(self.fields[:2]):
+            if field.kind in (FieldKind.PUSH_SETUP, FieldKind.LIST_ID):
+                return position
+        return None
+
+    @property
     def discriminated(self) -> bool:
-        """True when the first field identifies the list (push-setup LN or list id)."""
-        return self.fields[0].kind in (FieldKind.PUSH_SETUP, FieldKind.LIST_ID)
+        """True when a leading field identifies the list."""
+        return self.discriminator is not None
 
 
 def _num(obis: str, scaler: int | None = None, unit: str | None = None) -> Field:
@@ -87,6 +99,10 @@ def _num(obis: str, scaler: int | None = None, unit: str | None = None) -> Field
 
 def _text(obis: str) -> Field:
     return Field(FieldKind.TEXT, obis)
+
+
+_IGNORED = Field(FieldKind.IGNORED)
+_LDN = Field(FieldKind.NAME, "0-0:42.0.0.255")
 
 
 _IM350_10 = (
@@ -122,7 +138,7 @@ _BURGENLAND_14 = (
     _num("1-0:81.7.62.255", -1, DEGREE),
     _text("0-0:96.1.0.255"),
 )
-_WIENER_NETZE_E450_9 = (
+_WIENER_NETZE_9 = (
     Field(FieldKind.CLOCK, "0-0:1.0.0.255"),
     _num("1-0:1.8.0.255", 0, WATT_HOUR),
     _num("1-0:2.8.0.255", 0, WATT_HOUR),
@@ -165,7 +181,78 @@ _KAIFA_ENERGY = (
     _num("1-0:4.8.0.255", 0, VAR_HOUR),
 )
 _KAIFA_ID = "KFM_001"
+
+# Iskraemeco AM550 lists of the Slovenian distribution companies and the IE.5 list of HEP
+# (Croatia), without OBIS codes (docs/protocol.md, "Values-only templates"). Element 2 of
+# the 18- and 12-element lists ("16820005", "16820006", "UP_3f") repeats on different
+# meters: it names the list, it is no meter id. Short ids such as "ISK84605887" repeat
+# digits of the logical device name and are not published (they would look like a second
+# meter number). Voltages 0.1 V, currents 0.01 A, power factor 0.001, energy Wh, power W.
+_SI_VOLTS = tuple(_num(f"1-0:{c}.7.0.255", -1, VOLT) for c in (32, 52, 72))
+_SI_AMPS = tuple(_num(f"1-0:{c}.7.0.255", -2, AMPERE) for c in (31, 51, 71))
+_SI_POWER = (
+    _num("1-0:1.7.0.255", 0, WATT),
+    _num("1-0:2.7.0.255", 0, WATT),
+    _num("1-0:3.7.0.255", 0, VAR),
+    _num("1-0:4.7.0.255", 0, VAR),
+)
+_SI_INSTANT_18 = (
+    _LDN,
+    Field(FieldKind.LIST_ID),
+    *_SI_POWER,
+    *_SI_VOLTS,
+    *_SI_AMPS,
+    *(_num(f"1-0:{c}.7.0.255", 0, WATT) for c in (21, 41, 61, 22, 42, 62)),
+)
+_SI_ENERGY_12 = (
+    _LDN,
+    Field(FieldKind.LIST_ID),
+    Field(FieldKind.ENUM, "0-0:96.3.10.255"),
+    _text("0-0:96.14.0.255"),
+    *(_num(f"1-0:{c}.8.{t}.255", 0, WATT_HOUR) for c in (1, 2) for t in (0, 1, 2)),
+    _num("1-0:3.8.0.255", 0, VAR_HOUR),
+    _num("1-0:4.8.0.255", 0, VAR_HOUR),
+)
+_SI_CELJE_12 = (_LDN, Field(FieldKind.LIST_ID), *_SI_VOLTS, *_SI_AMPS, *_SI_POWER)
+_SHORT_ID = Field(FieldKind.TEXT)  # "ISK84605887": digits of the device name, not published
+_SI_1PH_9 = (_LDN, _SHORT_ID, *_SI_POWER, _SI_VOLTS[0], _IGNORED, _IGNORED)
+_SI_1PH_10 = (
+    _LDN,
+    _SHORT_ID,
+    *_SI_POWER,
+    _SI_VOLTS[0],
+    _SI_AMPS[0],
+    _num("1-0:21.7.0.255", 0, WATT),
+    _num("1-0:22.7.0.255", 0, WATT),
+)
+_SI_3PH_9 = (
+    _LDN,
+    _num("1-0:1.7.0.255", 0, WATT),
+    _num("1-0:2.7.0.255", 0, WATT),
+    *(_num(f"1-0:{c}.8.{t}.255", 0, WATT_HOUR) for c in (1, 2) for t in (0, 1, 2)),
+)
+_SI_ENERGY_4 = (
+    Field(FieldKind.DIGITS),  # last digits of the logical device name: not published
+    _IGNORED,  # always 0 in the captures; no source says what it is
+    _num("1-0:1.8.0.255", 0, WATT_HOUR),
+    _num("1-0:2.8.0.255", 0, WATT_HOUR),
+)
+_HR_IE5_33 = (
+    Field(FieldKind.DIGITS, "0-0:96.1.0.255"),
+    Field(FieldKind.TIME, "0-0:0.9.1.255"),
+    Field(FieldKind.DATE, "0-0:0.9.2.255"),
+    *(_num(f"1-0:{c}.8.{t}.255", 0, WATT_HOUR) for c in (1, 2) for t in (0, 1, 2)),
+    *(_num(f"1-0:{c}.8.0.255", 0, VAR_HOUR) for c in (5, 6, 7, 8)),
+    _num("1-0:1.7.0.255", 0, WATT),
+    _num("1-0:2.7.0.255", 0, WATT),
+    _num("1-0:13.7.0.255", -3, None),
+    *(_num(f"1-0:{c}.7.0.255", 0, WATT) for c in (21, 41, 61, 22, 42, 62)),
+    *_SI_VOLTS,
+    *_SI_AMPS,
+    *(_IGNORED,) * 5,  # u32 17250, three arrays {u16 9400}, a boolean: undocumented
+)
 _LGZ = frozenset({"LGZ"})
+_ISK = frozenset({"ISK"})
 
 TEMPLATES: tuple[Template, ...] = (
     Template("im350", "im350", _IM350_12),
@@ -177,7 +264,16 @@ TEMPLATES: tuple[Template, ...] = (
     Template("kaifa_no_list1", "kaifa_no", (_num("1-0:1.7.0.255", 0, WATT),), after="kaifa_no"),
     Template("burgenland_e450", "at_e450", _BURGENLAND_14, flags=_LGZ),
     Template("at_e450_11", "at_e450", (*_AT_E450_11, _text("0-0:96.1.0.255")), flags=_LGZ),
-    Template("wienernetze_e450", "at_e450", _WIENER_NETZE_E450_9, flags=_LGZ),
+    # Wiener Netze E450 and AM550 (optical port): the same nine values.
+    Template("wienernetze_9", "wienernetze", _WIENER_NETZE_9, flags=_LGZ | _ISK),
+    Template("si_instant_18", "si_am550", _SI_INSTANT_18, "16820005"),
+    Template("si_energy_12", "si_am550", _SI_ENERGY_12, "16820006"),
+    Template("si_celje_12", "si_am550", _SI_CELJE_12, "UP_3f"),
+    Template("si_1ph_10", "si_am550", _SI_1PH_10),
+    Template("si_1ph_9", "si_am550", _SI_1PH_9),
+    Template("si_3ph_9", "si_am550", _SI_3PH_9),
+    Template("si_energy_4", "si_am550", _SI_ENERGY_4),
+    Template("hr_ie5_33", "hr_ie5", _HR_IE5_33),
 )
 
 
@@ -188,6 +284,11 @@ def is_push_setup_name(value: object) -> bool:
 
 def _is_text(value: object) -> bool:
     return isinstance(value, bytes | str)
+
+
+def _ascii(value: object) -> str | None:
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    return text if isinstance(text, str) and text.isascii() and text.isprintable() else None
 
 
 def _is_number(value: object) -> bool:
@@ -211,6 +312,16 @@ def field_accepts(field: Field, value: object, list_id: str | None = None) -> bo
         return isinstance(value, CosemDate) or (type(value) is bytes and len(value) == 5)
     if kind is FieldKind.PUSH_SETUP:
         return is_push_setup_name(value)
+    if kind is FieldKind.IGNORED:
+        return True
+    if kind is FieldKind.ENUM:
+        return isinstance(value, DlmsEnum)
+    if kind is FieldKind.NAME:
+        name = _ascii(value)
+        return name is not None and len(name) > 3 and name[:3].isalpha()
+    if kind is FieldKind.DIGITS:
+        digits = _ascii(value)
+        return digits is not None and digits.isdigit()
     # LIST_ID
     text = value.decode("latin-1") if type(value) is bytes else value
     return list_id is not None and text == list_id
@@ -252,9 +363,8 @@ def find_template(
             continue
         if len(template.fields) != len(body):
             continue
-        if template.discriminated and not field_accepts(
-            template.fields[0], body[0], template.list_id
-        ):
+        at = template.discriminator
+        if at is not None and not field_accepts(template.fields[at], body[at], template.list_id):
             continue
         if _matches(template, body):
             return template

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
+import struct
 
 NOT_SPECIFIED_DEVIATION = -0x8000  # 0x8000 read as signed 16 bit
+# year, month, day, weekday, hour, minute, second, hundredths, deviation, status
+_DATE_TIME = struct.Struct(">HBBBBBBBhB").unpack_from
+_OFFSETS: dict[int, timezone] = {}  # deviation (minutes) -> fixed UTC offset, built once
 
 
 class DlmsEnum(int):
@@ -113,13 +117,25 @@ class CosemDateTime:
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> CosemDateTime:
-        """Parse 12 bytes."""
-        deviation = int.from_bytes(raw[9:11], "big", signed=True)
+        """Parse 12 bytes (one struct call: every push carries one or two of these)."""
+        year, month, day, weekday, hour, minute, second, hundredths, deviation, status = _DATE_TIME(
+            raw
+        )
         return cls(
-            CosemDate.from_bytes(raw[0:5]),
-            CosemTime.from_bytes(raw[5:9]),
+            CosemDate(
+                None if year == 0xFFFF else year,
+                None if month >= 0xFD else month,
+                None if day >= 0xFD else day,
+                None if weekday == 0xFF else weekday,
+            ),
+            CosemTime(
+                None if hour == 0xFF else hour,
+                None if minute == 0xFF else minute,
+                None if second == 0xFF else second,
+                None if hundredths == 0xFF else hundredths,
+            ),
             None if deviation == NOT_SPECIFIED_DEVIATION else deviation,
-            None if raw[11] == 0xFF else raw[11],
+            None if status == 0xFF else status,
         )
 
     @property
@@ -133,15 +149,33 @@ class CosemDateTime:
         With a deviation the offset is exact; without one the stamp is wall time in
         `local_tz` (Swiss E450s send deviation "not specified").
         """
-        day = self.date.to_date()
-        clock = self.time.to_time()
-        if day is None or clock is None:
+        day, clock, deviation = self.date, self.time, self.deviation
+        if day.year is None or day.month is None or day.day is None or clock.hour is None:
             return None
-        naive = datetime.combine(day, clock)
-        if self.deviation is not None and -720 <= self.deviation <= 720:
-            return naive.replace(tzinfo=timezone(timedelta(minutes=-self.deviation)))
-        # Wall time: the DST flag picks the right side of an ambiguous autumn hour.
-        return naive.replace(tzinfo=local_tz, fold=0 if self.dst else 1)
+        if clock.minute is None:
+            return None
+        if deviation is not None and -720 <= deviation <= 720:
+            zone: tzinfo | None = _OFFSETS.get(deviation)
+            if zone is None:
+                zone = _OFFSETS[deviation] = timezone(timedelta(minutes=-deviation))
+            fold = 0
+        else:
+            # Wall time: the DST flag picks the right side of an ambiguous autumn hour.
+            zone, fold = local_tz, 0 if self.dst else 1
+        try:
+            return datetime(
+                day.year,
+                day.month,
+                day.day,
+                clock.hour,
+                clock.minute,
+                clock.second or 0,
+                (clock.hundredths or 0) * 10_000,
+                tzinfo=zone,
+                fold=fold,
+            )
+        except ValueError:
+            return None
 
 
 def obis_to_str(raw: bytes) -> str:
