@@ -11,6 +11,7 @@ from homeassistant.core import HomeAssistant
 
 from .const import CONF_AUTHENTICATION_KEY, CONF_ENCRYPTION_KEY, CONF_PORT
 from .coordinator import SwissMeterConfigEntry, SwissMeterCoordinator
+from .decoder.explain import outline
 from .decoder.push import ErrorEvent, Push, Reading
 from .link import redact_port
 
@@ -105,6 +106,8 @@ def _refusal(event: ErrorEvent) -> dict[str, Any]:
         "system_title": event.system_title.hex() if event.system_title else None,
         "raw": event.raw.hex(),
         "structure": structure,
+        # Types and positions, the way templates count them (decoder/explain.py).
+        "outline": None if event.structure is None else outline(event.structure),
     }
 
 

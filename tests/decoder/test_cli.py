@@ -47,6 +47,8 @@ def test_decodes_the_e450_vector(tmp_path: Path) -> None:
     assert proc.stderr == ""
     (push,) = _lines(proc.stdout)
     assert list(push) == [
+        "layout",
+        "model",
         "system_title",
         "manufacturer",
         "frame_counter",
@@ -138,6 +140,39 @@ def test_bad_key_message_is_clear() -> None:
 def test_model_choice_accepted() -> None:
     proc = _run("--model", "lg_e450", "--hex", vector("lg-e450-ch-gbt-plain-vse2026-scs")["hex"])
     assert proc.returncode == 0, proc.stderr
+
+
+# A values-only list no template knows (five values, no codes).
+UNKNOWN_LIST = "0F000000000002050908313233343536373806000003E812090416010903414243"
+
+
+def test_explain_outlines_an_unknown_list() -> None:
+    proc = _run("--explain", "--hex", UNKNOWN_LIST)
+    assert proc.returncode == 1
+    (event,) = _lines(proc.stderr)
+    assert event["error"] == "unsupported_layout"
+    assert "[octet-string(8), integer, integer, enum, octet-string(3)]" in event["detail"]
+    assert event["outline"] == [
+        "structure of 5",
+        "1: octet-string(8) '12345678'",
+        "2: integer 1000",
+        "3: integer 2308",
+        "4: enum 1",
+        "5: octet-string(3) 'ABC'",
+    ]
+    assert "outline" not in _lines(_run("--hex", UNKNOWN_LIST).stderr)[0]
+
+
+def test_country_decides_kamstrup_energy() -> None:
+    frame = next(
+        f
+        for f in json.loads((ROOT / "tests/fixtures/field_frames.json").read_text())
+        if f["id"] == "C3-kamstrup-1p-list2-hourly"
+    )
+    norway = _lines(_run("--country", "NO", "--hex", frame["hex"]).stdout)[0]
+    elsewhere = _lines(_run("--hex", frame["hex"]).stdout)[0]
+    assert norway["values"]["1-1:1.8.0.255"]["value"] == 12327870
+    assert elsewhere["values"]["1-1:1.8.0.255"]["value"] == 1232787
 
 
 def test_nothing_decoded_exits_1() -> None:

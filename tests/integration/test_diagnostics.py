@@ -98,3 +98,31 @@ def test_scrub_catches_a_key_anywhere() -> None:
     assert scrubbed["detail"] == "tried **REDACTED** and **REDACTED**"
     assert scrubbed["frames"] == ["7ea0**REDACTED**7e", 42, None]
     assert scrubbed["nested"] == {"text": "nothing secret"}
+
+
+# A values-only list no template knows (five values, no codes), as a bare APDU.
+UNKNOWN_LIST = bytes.fromhex("0F000000000002050908313233343536373806000003E812090416010903414243")
+
+
+async def test_an_unknown_list_is_outlined_for_a_template(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, fake_link: FakeLink
+) -> None:
+    """The download shows every position with its type, the way templates count them."""
+    meter = MeterSimulator("am550", seed=4)
+    entry = entry_for(meter, key_text="")
+    await setup_entry(hass, entry)
+    fake_link.send(UNKNOWN_LIST)
+    await settle(hass)
+
+    diagnostics: dict[str, Any] = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    (refusal,) = [r for r in diagnostics["refused_frames"] if r["kind"] == "unsupported_layout"]
+    assert "[octet-string(8), integer, integer, enum, octet-string(3)]" in refusal["detail"]
+    assert refusal["outline"] == [
+        "structure of 5",
+        "1: octet-string(8) '12345678'",
+        "2: integer 1000",
+        "3: integer 2308",
+        "4: enum 1",
+        "5: octet-string(3) 'ABC'",
+    ]
+    await hass.config_entries.async_unload(entry.entry_id)

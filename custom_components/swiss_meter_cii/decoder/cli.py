@@ -19,6 +19,7 @@ import re
 import sys
 from typing import Any, TextIO
 
+from .explain import outline
 from .keys import parse_key
 from .models import AUTO, MODEL_IDS
 from .push import ErrorEvent, Push, Value
@@ -51,6 +52,8 @@ def _json_value(value: Value | object) -> Any:
 def push_to_json(push: Push) -> dict[str, Any]:
     """Push -> the JSON object `scripts/decode` prints."""
     return {
+        "layout": push.layout,
+        "model": push.model,
         "system_title": push.system_title.hex().upper() if push.system_title else None,
         "manufacturer": push.manufacturer,
         "frame_counter": push.frame_counter,
@@ -63,9 +66,16 @@ def push_to_json(push: Push) -> dict[str, Any]:
     }
 
 
-def event_to_json(event: ErrorEvent) -> dict[str, Any]:
-    """ErrorEvent -> the JSON object printed on stderr (its detail never holds a key)."""
-    return {"error": str(event.kind), "detail": event.detail}
+def event_to_json(event: ErrorEvent, *, explain: bool = False) -> dict[str, Any]:
+    """ErrorEvent -> the JSON object printed on stderr (its detail never holds a key).
+
+    With `explain`, a body no layout maps comes with its outline (explain.py): the types
+    and positions a values-only template is written from.
+    """
+    result: dict[str, Any] = {"error": str(event.kind), "detail": event.detail}
+    if explain and event.structure is not None:
+        result["outline"] = outline(event.structure)
+    return result
 
 
 def _hex_bytes(text: str) -> bytes:
@@ -107,6 +117,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--key", metavar="HEX", help="encryption key (GUEK), 32 hex digits")
     parser.add_argument("--auth-key", metavar="HEX", help="authentication key (GAK), 32 hex digits")
     parser.add_argument("--model", choices=MODEL_IDS, default=AUTO, help="meter model")
+    parser.add_argument(
+        "--country",
+        metavar="CC",
+        help="ISO country code of the installation (NO: Kamstrup energy counts 10 Wh)",
+    )
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="for a list no layout maps, print its outline: every position with type and value",
+    )
     source = parser.add_mutually_exclusive_group()
     source.add_argument("file", nargs="?", help="capture file (binary or hex text); - = stdin")
     source.add_argument("--hex", metavar="TEXT", help="the capture as hex text")
@@ -144,7 +164,7 @@ def main(
     except _UsageError as error:
         print(f"decode: error: {error}", file=err)
         return 2
-    decoder = StreamDecoder(key=key, auth_key=auth_key, model=args.model)
+    decoder = StreamDecoder(key=key, auth_key=auth_key, model=args.model, country=args.country)
     pushes = 0
     try:
         for result in decoder.feed(data) + decoder.flush():
@@ -152,7 +172,10 @@ def main(
                 pushes += 1
                 print(json.dumps(push_to_json(result), ensure_ascii=False), file=out)
             else:
-                print(json.dumps(event_to_json(result), ensure_ascii=False), file=err)
+                print(
+                    json.dumps(event_to_json(result, explain=args.explain), ensure_ascii=False),
+                    file=err,
+                )
         out.flush()
     except BrokenPipeError:
         # The reader went away (`scripts/decode ... | head`): stop quietly, like cat does;

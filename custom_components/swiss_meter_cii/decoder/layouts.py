@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from .catalogue import Quantity, describe
 from .errors import DecodeError, ErrorKind
+from .explain import signature
 from .models import AUTO, MODEL_IDS
 from .push import Reading, Value
 from .scaling import (
@@ -336,7 +337,7 @@ class LayoutDecoder:
             if template is not None:
                 return self._decode_template(template, body, flag)
             shape = "structure" if isinstance(body, tuple) else "array"
-            detail = f"no known layout for a {shape} of {len(body)} elements"
+            detail = f"no known layout for a {shape} of {len(body)} elements {signature(body)}"
         else:
             detail = f"no known layout for a body of type {type(body).__name__}"
         raise DecodeError(ErrorKind.UNSUPPORTED_LAYOUT, detail, structure=body)

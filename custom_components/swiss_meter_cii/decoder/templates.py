@@ -11,21 +11,25 @@ that carries the discriminator but breaks the type pattern is malformed. Templat
 without one (Austrian E450 variants) are tried last and only when every type matches.
 
 Coverage and provenance (docs/protocol.md, "Values-only templates"; public vectors in tests):
-* IM350/AM550 at Wiener Netze, Kärnten, Wels (12 and 10 elements, push setup 0-x:25.9.0
-  first): verified on the public IM350 vector and on SHRDZM's AM550/Wels samples.
+* IM350/AM550 at Wiener Netze, Kärnten Netz/KELAG, Wels (12 and 10 elements, push setup
+  0-x:25.9.0 first): verified on the public IM350 vector, SHRDZM's AM550 samples and nine
+  KELAG captures (amsreader #787, key published there).
 * Netz Burgenland E450 (14): verified on the public vector; the three trailing values are
   most likely the phase angles 81.7.40/51/62 (Austrian adapter format "Variant 6"); their
   0.1° scaling is inferred from magnitudes and not documented (unverified).
 * Austrian E450 with 11 values (Tasmota issue #23027): order from that issue; current
   scaling 0.01 A inferred from magnitudes (U x I matches P).
-* Wiener Netze E450 with 9 values (date-time + 8 registers, tasmota-sml-parser #5): order
-  A+, A-, R+, R-, P+, P-, Q+, Q- as in Wiener Netze's IM350 list; magnitudes agree
-  (unverified against a document).
+* Wiener Netze E450 and AM550 with 9 values (date-time + 8 registers, tasmota-sml-parser
+  #5, the Tasmota documentation's decoded AM550 table): A+, A-, R+, R-, P+, P-, Q+, Q-.
 * Norwegian Kaifa "KFM_001" lists 1/2/3, 1- and 3-phase (amshan han/kaifa.py, amsreader
   Kaifa.h; vectors kaifa-ma304h3e-*): currents 10^-3 A, voltages 10^-1 V. List 1 is a
   lone integer; it is only accepted on a connection that already sent a KFM_001 list.
+* Iskraemeco AM550 at Elektro Ljubljana (18, 12, 10, 9, 9, 4 elements) and Elektro
+  Celje (12), IE.5 at HEP (33): amsreader's Iskra branch and the field labels of its
+  frames/slovenia-iskra.raw, checked on its captures (tests/fixtures/field_frames.json):
+  tariff registers add up to the totals, phase powers to the total power.
 * Not covered: the SIL Lausanne consumer message and the Swiss AM550 15-value list
-  (amsreader #1001): neither list is public. A SIL meter that sends its push_object_list
+  (amsreader #1001, encrypted, no key published): neither list is readable. A SIL meter that sends its push_object_list
   is decoded by the generic path in layouts.py.
 * The Netz NÖ documentation example is not values-only: its plaintext carries OBIS codes
   (flat OBIS/value/scaler_unit triples) and is decoded by the OBIS walker.
