@@ -41,12 +41,13 @@ SKELETON_PAUSE = 64
 class NotificationMemo(ListMemo):
     """Per-connection memory of the last Data-Notification: its push object list and layout."""
 
-    __slots__ = ("_misses", "_pause", "skeleton")
+    __slots__ = ("_misses", "_parsed", "_pause", "skeleton")
 
     def __init__(self) -> None:
         """Start empty."""
         super().__init__()
         self.skeleton: Skeleton | None = None
+        self._parsed = 0  # notifications parsed in full
         self._misses = 0
         self._pause = 0
 
@@ -64,7 +65,9 @@ class NotificationMemo(ListMemo):
         if self._pause:
             self._pause -= 1
             return
-        self.skeleton = compile_skeleton(buf[pos:end], end - pos)
+        self._parsed += 1
+        if self._parsed >= 2:  # a one-shot decode (decode_capture) never pays for learning
+            self.skeleton = compile_skeleton(buf[pos:end], end - pos)
 
 
 def parse_header_time(buf: bytes, pos: int) -> tuple[HeaderTime, int]:

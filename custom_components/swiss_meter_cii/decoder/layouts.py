@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from functools import lru_cache
 from typing import Final, TypeIs
 from zoneinfo import ZoneInfo
 
@@ -367,21 +368,11 @@ class LayoutDecoder:
         fixed_unit: str | None = None,
     ) -> _Slot:
         """Resolve scaler and unit sources for one code (see scaling.py for the order)."""
-        info = describe(key)
         override = override_for(self._overrides, key)
-        scaler = override
-        auto = False
-        if scaler is None and not pushed_scaler:
-            scaler = fixed_scaler
-            if scaler is None:
-                scaler = default_scaler(profile, info.quantity)
-            if scaler is None:
-                auto = has_plausibility(info.quantity)
-                scaler = None if auto else 0
-        unit = fixed_unit if fixed_unit is not None else info.unit
-        return _Slot(
-            index, key, kind, info.quantity, scaler, override, auto, unit, su_index, su_part
+        quantity, scaler, auto, unit = _resolve(
+            key, profile, override, pushed_scaler, fixed_scaler, fixed_unit
         )
+        return _Slot(index, key, kind, quantity, scaler, override, auto, unit, su_index, su_part)
 
     def _auto_scaler(self, quantity: Quantity, raw: int) -> int:
         """Plausibility scaler; out-of-band values reuse the last in-band decision."""
@@ -788,6 +779,34 @@ class LayoutDecoder:
 
 
 _CLOCK_NAME: Final = b"\x00\x00\x01\x00\x00\xff"
+
+
+@lru_cache(maxsize=4096)
+def _resolve(
+    key: str,
+    profile: str,
+    override: int | None,
+    pushed_scaler: bool,
+    fixed_scaler: int | None,
+    fixed_unit: str | None,
+) -> tuple[Quantity, int | None, bool, str | None]:
+    """(quantity, fixed scaler, decide by plausibility, unit) of one code; a pure function.
+
+    Cached for the process like the catalogue it reads: a new connection (or a one-shot
+    decode) of a meter seen before compiles its lists without resolving every code again.
+    """
+    info = describe(key)
+    scaler = override
+    auto = False
+    if scaler is None and not pushed_scaler:
+        scaler = fixed_scaler
+        if scaler is None:
+            scaler = default_scaler(profile, info.quantity)
+        if scaler is None:
+            auto = has_plausibility(info.quantity)
+            scaler = None if auto else 0
+    unit = fixed_unit if fixed_unit is not None else info.unit
+    return info.quantity, scaler, auto, unit
 
 
 def _starts_entry(value: object) -> bool:

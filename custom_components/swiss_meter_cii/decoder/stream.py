@@ -151,6 +151,7 @@ class StreamDecoder:
         self._replay_skip = 0  # leading flags of the pending bytes
         self._replay_checked = 0  # frames of the pending push whose header matched
         self._learn_pause = 0
+        self._slow_pushes = 0  # pushes that took the full pipeline
         self._replayed = [0, 0]  # bytes, frames taken by replay
 
     def __repr__(self) -> str:
@@ -277,6 +278,9 @@ class StreamDecoder:
             return
         if self._learn_pause:
             self._learn_pause -= 1
+            return
+        self._slow_pushes += 1
+        if self._slow_pushes < 2:  # a one-shot decode (decode_capture) never pays for learning
             return
         if not self._hunter.idle or not self._link.idle or any(b.pending for b in self._blocks):
             return

@@ -38,7 +38,7 @@ Coverage and provenance (docs/protocol.md, "Values-only templates"; public vecto
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dataclass_field
 from enum import IntEnum
 
 from .errors import DecodeError, ErrorKind
@@ -82,14 +82,15 @@ class Template:
     list_id: str | None = None  # value of the LIST_ID field
     flags: frozenset[str] | None = None  # system-title FLAGs it may come from (None = any)
     after: str | None = None  # family that must have been seen on this connection first
+    # Position of the field that identifies the list (push-setup LN or list id), or None.
+    discriminator: int | None = dataclass_field(default=None, init=False, compare=False)
 
-    @property
-    def discriminator(self) -> int | None:
-        """Position of the field that identifies the list (push-setup LN or list id)."""
+    def __post_init__(self) -> None:
+        """Find the discriminator once (it is asked for every values-only body)."""
         for position, field in enumerate(self.fields[:2]):
             if field.kind in (FieldKind.PUSH_SETUP, FieldKind.LIST_ID):
-                return position
-        return None
+                object.__setattr__(self, "discriminator", position)
+                break
 
     @property
     def discriminated(self) -> bool:
@@ -356,7 +357,7 @@ def find_template(
     if not body:
         return None
     broken: Template | None = None
-    for template in TEMPLATES:
+    for template in _BY_LENGTH.get(len(body), ()):
         if template.after is not None:
             # No discriminator of its own: only after its family, with the strong group.
             if not discriminated or template.after not in seen:
@@ -364,8 +365,6 @@ def find_template(
         elif template.discriminated != discriminated:
             continue
         if flag is not None and template.flags is not None and flag not in template.flags:
-            continue
-        if len(template.fields) != len(body):
             continue
         at = template.discriminator
         if at is not None and not field_accepts(template.fields[at], body[at], template.list_id):
@@ -380,3 +379,9 @@ def find_template(
             f"body has the {broken.name} signature but element types do not match it",
         )
     return None
+
+
+# Templates by element count, in TEMPLATES order (one dict lookup instead of a scan).
+_BY_LENGTH: dict[int, tuple[Template, ...]] = {}
+for _template in TEMPLATES:
+    _BY_LENGTH[len(_template.fields)] = (*_BY_LENGTH.get(len(_template.fields), ()), _template)

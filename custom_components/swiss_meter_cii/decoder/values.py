@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from functools import lru_cache
 import struct
 
 NOT_SPECIFIED_DEVIATION = -0x8000  # 0x8000 read as signed 16 bit
@@ -178,8 +179,9 @@ class CosemDateTime:
             return None
 
 
+@lru_cache(maxsize=4096)
 def obis_to_str(raw: bytes) -> str:
-    """6-byte logical name -> 'A-B:C.D.E.F' (the key format of every value)."""
+    """6-byte logical name -> 'A-B:C.D.E.F' (the key format of every value); cached."""
     a, b, c, d, e, f = raw
     return f"{a}-{b}:{c}.{d}.{e}.{f}"
 
