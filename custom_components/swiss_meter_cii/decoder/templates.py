@@ -29,8 +29,8 @@ Coverage and provenance (docs/protocol.md, "Values-only templates"; public vecto
   frames/slovenia-iskra.raw, checked on its captures (tests/fixtures/field_frames.json):
   tariff registers add up to the totals, phase powers to the total power.
 * Not covered: the SIL Lausanne consumer message and the Swiss AM550 15-value list
-  (amsreader #1001, encrypted, no key published): neither list is readable. A SIL meter that sends its push_object_list
-  is decoded by the generic path in layouts.py.
+  (amsreader #1001, encrypted, no key published): neither list is readable. A SIL meter
+  that sends its push_object_list is decoded by the generic path in layouts.py.
 * The Netz NÖ documentation example is not values-only: its plaintext carries OBIS codes
   (flat OBIS/value/scaler_unit triples) and is decoded by the OBIS walker.
 """
