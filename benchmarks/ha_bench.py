@@ -75,12 +75,16 @@ async def enable_event_loop_debug() -> None:
     asyncio.get_running_loop().set_debug(False)
 
 
-def meter_entry(port: int, title: str) -> MockConfigEntry:
-    """Build the config entry the wizard stores for an encrypted E450 behind ser2net."""
+def meter_entry(port: int, title: str, meter_number: str | None = None) -> MockConfigEntry:
+    """Build the config entry the wizard stores for an encrypted E450 behind ser2net.
+
+    `meter_number` is the entry's unique id, as the wizard stores it; without one (meters in
+    another process) the entry follows whatever meter sends, so no meter-swap repair runs.
+    """
     return MockConfigEntry(
         domain=DOMAIN,
         title=title,
-        unique_id=title,
+        unique_id=meter_number,
         data={
             CONF_PORT: f"socket://127.0.0.1:{port}",
             CONF_SERIAL_FORMAT: "2400_8E1",
@@ -125,7 +129,7 @@ async def test_latency(hass: HomeAssistant, socket_enabled: None) -> None:
     """
     count = int(os.environ.get("BENCH_PUSHES", "1000"))
     print_header(f"end-to-end latency, {count} encrypted E450 pushes over TCP")
-    _, pushes = simulated_pushes(
+    meter, pushes = simulated_pushes(
         "e450", WARMUP_PUSHES + count, key=DEFAULT_KEY, auth_key=DEFAULT_AUTH_KEY
     )
     loop = asyncio.get_running_loop()
@@ -137,7 +141,7 @@ async def test_latency(hass: HomeAssistant, socket_enabled: None) -> None:
 
     server = await asyncio.start_server(accept, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    entry = meter_entry(port, "E450 latency")
+    entry = meter_entry(port, "E450 latency", meter.meter_number)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     writer = await asyncio.wait_for(connected, 10)

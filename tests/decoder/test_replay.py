@@ -166,3 +166,13 @@ def test_notification_memo_stops_learning_a_layout_that_keeps_changing() -> None
         notification, _ = parse_data_notification(data, 0, memo)
         assert notification.body == (1, b"x" * n)
     assert memo.skeleton is None
+
+
+@pytest.mark.parametrize("chunk", [1, 64, 100_000])
+def test_a_flag_shared_between_pushes(chunk: int) -> None:
+    """One 7E closing a push and opening the next (seen on lines that drop a byte)."""
+    data = pushes("am550", 6)
+    stream = data[0] + b"".join(push[1:] for push in data[1:])
+    fast, slow = both("am550", stream, chunk)
+    assert fast == slow
+    assert len([r for r in fast if isinstance(r, Push)]) == 6

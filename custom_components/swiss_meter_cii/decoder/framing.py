@@ -99,11 +99,21 @@ class FrameHunter:
         """Bytes held while waiting for the rest of a frame."""
         return len(self._buf)
 
-    @property
-    def idle(self) -> bool:
-        """Nothing pending: the buffer is empty or holds only the last frame's closing flag."""
-        buf = self._buf
-        return not buf or (len(buf) == 1 and buf[0] == hdlc.FLAG)
+    def detach(self) -> bytes | None:
+        """Hand the bytes after the last frame to the caller, as if they never came.
+
+        For replay (replay.py): the start of the next push moves out of the hunter; if
+        replay does not take it, the caller feeds it back. None while garbage waits to be
+        reported (it must not be lost).
+        """
+        if self._run:
+            return None
+        data = bytes(self._buf)
+        self._buf.clear()
+        self._base += len(data)
+        self.bytes_received -= len(data)
+        self._need_at, self._sizer, self._look_owner, self._text_checked = -1, None, -1, 0
+        return data
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[LinkFrame | ErrorEvent]:
         """Add a chunk; returns the frames and errors it completes, in stream order."""

@@ -150,6 +150,7 @@ class StreamDecoder:
         self._replay_misses = 0
         self._replay_skip = 0  # leading flags of the pending bytes
         self._replay_checked = 0  # frames of the pending push whose header matched
+        self._replay_need = 0  # pending bytes before the next check can tell anything
         self._learn_pause = 0
         self._slow_pushes = 0  # pushes that took the full pipeline
         self._replayed = [0, 0]  # bytes, frames taken by replay
@@ -179,8 +180,14 @@ class StreamDecoder:
         if self._shape is not None:
             return self._feed_replay(data)
         out = self._feed_hunter(data)
-        self._learn(out)
+        self._learn_and_go_on(out)
         return out
+
+    def _learn_and_go_on(self, out: list[Result]) -> None:
+        """Learn from `out`; bytes of the next push the hunter held go on along the shape."""
+        self._learn(out)
+        if self._shape is not None and self._pending:
+            out.extend(self._feed_replay(b""))
 
     def flush(self) -> list[Result]:
         """End of capture (or a long silence): leftovers become `incomplete` events."""
@@ -211,6 +218,8 @@ class StreamDecoder:
         assert shape is not None
         pending = self._pending
         pending += data
+        if len(pending) < self._replay_need:
+            return []  # nothing new to check before these many bytes (64-byte reads)
         out: list[Result] = []
         frames = shape.frames
         size = shape.size
@@ -239,15 +248,20 @@ class StreamDecoder:
                     out.extend(self._stop_replay())
                     return out
                 self._replay_checked = index
+                whole = len(frame.header) if have < len(frame.header) else frame.end - frame.start
+                self._replay_need = start + whole
                 return out
             raw = bytes(pending[skip : skip + size])
             message = shape.take(raw)
             if message is None:
                 out.extend(self._stop_replay())
                 return out
-            del pending[: skip + size]
-            self._replay_skip = self._replay_checked = 0
-            self._replayed[0] += skip + size
+            # An HDLC closing flag may also open the next frame (shared flags): it stays, as
+            # it stays in the FrameHunter's buffer.
+            keep = 1 if raw[-1] == 0x7E else 0
+            del pending[: skip + size - keep]
+            self._replay_skip = self._replay_checked = self._replay_need = 0
+            self._replayed[0] += skip + size - keep
             self._replayed[1] += len(frames)
             self._replay_misses = 0
             start = len(out)
@@ -263,13 +277,13 @@ class StreamDecoder:
         data = bytes(self._pending)
         self._pending.clear()
         self._shape = None
-        self._replay_skip = self._replay_checked = 0
+        self._replay_skip = self._replay_checked = self._replay_need = 0
         self._replay_misses += 1
         if self._replay_misses >= REPLAY_MISSES:
             self._replay_misses = 0
             self._learn_pause = REPLAY_PAUSE
         out = self._feed_hunter(data)
-        self._learn(out)
+        self._learn_and_go_on(out)
         return out
 
     def _learn(self, out: list[Result]) -> None:
@@ -282,12 +296,17 @@ class StreamDecoder:
         self._slow_pushes += 1
         if self._slow_pushes < 2:  # a one-shot decode (decode_capture) never pays for learning
             return
-        if not self._hunter.idle or not self._link.idle or any(b.pending for b in self._blocks):
+        if not self._link.idle or any(b.pending for b in self._blocks):
             return
         message, joined = self._message
         shape = learn(out[-1].raw, message)
-        if shape is not None and shape.blocks == joined:
-            self._shape = shape
+        if shape is None or shape.blocks != joined:
+            return
+        rest = self._hunter.detach()  # the start of the next push, if a read held it
+        if rest is None:
+            return
+        self._shape = shape
+        self._pending += rest
 
     def _flush_hunter(self) -> list[Result]:
         """End of input for the full pipeline."""
