@@ -401,7 +401,10 @@ async def run_reader(port: str, opener: Opener, clock: SimulatedClock) -> _Watch
     with patch.object(reader_module, "asyncio", clock):
         task = asyncio.create_task(reader.run())
         try:
-            async with asyncio.timeout(10):
+            # A guard against a hang, in real time: an hour of simulated back-off takes 3-8 s
+            # of CPU here (more under coverage on a loaded machine); the assertions are on the
+            # simulated clock.
+            async with asyncio.timeout(30):
                 while not watcher.pushes:  # noqa: ASYNC110 - no event to wait on
                     await asyncio.sleep(0.001)
         finally:
