@@ -19,6 +19,20 @@ AUTH_KEY = bytes(range(0xD0, 0xE0))
 SYSTEM_TITLE = b"LGZgsx\x1f\xd0"
 
 
+# A values-only list no template knows (five values, no codes), as a bare APDU, and the
+# outline decoder/explain.py gives of it.
+UNKNOWN_LIST = bytes.fromhex("0F000000000002050908313233343536373806000003E812090416010903414243")
+UNKNOWN_SIGNATURE = "[octet-string(8), integer, integer, enum, octet-string(3)]"
+UNKNOWN_OUTLINE = [
+    "structure of 5",
+    "1: octet-string(8) '12345678'",
+    "2: integer 1000",
+    "3: integer 2308",
+    "4: enum 1",
+    "5: octet-string(3) 'ABC'",
+]
+
+
 def load_vectors() -> list[dict[str, Any]]:
     """The public vectors (the repository's own copy)."""
     with (FIXTURES / "public_vectors.json").open(encoding="utf-8") as handle:

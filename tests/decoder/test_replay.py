@@ -176,3 +176,13 @@ def test_a_flag_shared_between_pushes(chunk: int) -> None:
     fast, slow = both("am550", stream, chunk)
     assert fast == slow
     assert len([r for r in fast if isinstance(r, Push)]) == 6
+
+
+@pytest.mark.parametrize("profile", METERS)
+@pytest.mark.parametrize("chunk", [64, 100_000])
+def test_a_push_cut_off_at_the_end_is_reported_as_incomplete(profile: str, chunk: int) -> None:
+    """Bytes replay holds when the input ends go to the hunter: nothing is lost at flush."""
+    data = pushes(profile, 5)
+    fast, slow = both(profile, b"".join(data[:4]) + data[4][: len(data[4]) // 2], chunk)
+    assert fast == slow
+    assert [r.kind for r in fast if isinstance(r, ErrorEvent)] == [ErrorKind.INCOMPLETE]

@@ -15,6 +15,7 @@ from pytest_homeassistant_custom_component.typing import (  # type: ignore[impor
 
 from custom_components.swiss_meter_cii.diagnostics import _scrub
 from simulator import DEFAULT_AUTH_KEY, DEFAULT_KEY, MeterSimulator, wrong_key
+from tests.decoder import UNKNOWN_LIST, UNKNOWN_OUTLINE, UNKNOWN_SIGNATURE
 
 from .conftest import FakeLink, entry_for, send_push, settle, setup_entry
 
@@ -100,10 +101,6 @@ def test_scrub_catches_a_key_anywhere() -> None:
     assert scrubbed["nested"] == {"text": "nothing secret"}
 
 
-# A values-only list no template knows (five values, no codes), as a bare APDU.
-UNKNOWN_LIST = bytes.fromhex("0F000000000002050908313233343536373806000003E812090416010903414243")
-
-
 async def test_an_unknown_list_is_outlined_for_a_template(
     hass: HomeAssistant, hass_client: ClientSessionGenerator, fake_link: FakeLink
 ) -> None:
@@ -116,13 +113,6 @@ async def test_an_unknown_list_is_outlined_for_a_template(
 
     diagnostics: dict[str, Any] = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     (refusal,) = [r for r in diagnostics["refused_frames"] if r["kind"] == "unsupported_layout"]
-    assert "[octet-string(8), integer, integer, enum, octet-string(3)]" in refusal["detail"]
-    assert refusal["outline"] == [
-        "structure of 5",
-        "1: octet-string(8) '12345678'",
-        "2: integer 1000",
-        "3: integer 2308",
-        "4: enum 1",
-        "5: octet-string(3) 'ABC'",
-    ]
+    assert UNKNOWN_SIGNATURE in refusal["detail"]
+    assert refusal["outline"] == UNKNOWN_OUTLINE
     await hass.config_entries.async_unload(entry.entry_id)

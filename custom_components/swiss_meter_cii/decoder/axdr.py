@@ -28,7 +28,7 @@ _U64 = struct.Struct(">Q").unpack_from
 _F32 = struct.Struct(">f").unpack_from
 _F64 = struct.Struct(">d").unpack_from
 
-_ENUMS = tuple(DlmsEnum(i) for i in range(256))
+ENUMS = tuple(DlmsEnum(i) for i in range(256))  # one shared instance per enum value
 
 # Tag -> size of fixed-size values (compact-array minimal sizes use it too).
 FIXED_SIZES: dict[int, int] = {
@@ -262,7 +262,7 @@ def _sequence(buf: bytes, pos: int, n: int, count: int, depth: int) -> tuple[lis
             end = pos + 2
             if end > n:
                 raise TruncatedError(end)
-            append(_ENUMS[buf[pos + 1]])
+            append(ENUMS[buf[pos + 1]])
             pos = end
         else:
             value, pos = _parse(buf, pos, n, depth)
@@ -300,7 +300,7 @@ def _fixed(tag: int, buf: bytes, pos: int) -> Any:
     if tag == 0x0F:
         return _S8(buf, pos)[0]
     if tag == 0x16:
-        return _ENUMS[buf[pos]]
+        return ENUMS[buf[pos]]
     if tag == 0x15:
         return Long64(_U64(buf, pos)[0])
     if tag == 0x14:
@@ -319,8 +319,11 @@ def _fixed(tag: int, buf: bytes, pos: int) -> Any:
         return CosemDate.from_bytes(buf[pos : pos + 5])
     if tag == 0x1B:
         return CosemTime.from_bytes(buf[pos : pos + 4])
-    # 0x0D bcd: two decimal digits; a byte that is no valid BCD stays its raw value.
-    byte = buf[pos]
+    return bcd(buf[pos])
+
+
+def bcd(byte: int) -> int:
+    """0x0D bcd: two decimal digits; a byte that is no valid BCD stays its raw value."""
     high, low = byte >> 4, byte & 0x0F
     return high * 10 + low if high < 10 and low < 10 else byte
 

@@ -29,7 +29,7 @@ DEFAULT_MAX_BUFFER = 32768
 MIN_MAX_BUFFER = 4096
 GARBAGE_EVENT_BYTES = 1024  # report a long run of garbage before it ends
 _SAMPLE = 64  # garbage bytes kept in the event for diagnostics
-_MAX_FILLER = 4  # flags / line ends between frames looked past on the fast path
+MAX_FILLER = 4  # flags / line ends between frames looked past on the fast path
 
 _NEED = -1  # probe: more bytes needed
 _NO = -2  # probe: not a frame
@@ -200,7 +200,7 @@ class FrameHunter:
                     kind in _CHECKSUMMED or (q >= bare_from and (unchecked_ok or kind == DSMR))
                 ):
                     return q, kind
-            if buf[q] not in self._filler or q - pos >= _MAX_FILLER:
+            if buf[q] not in self._filler or q - pos >= MAX_FILLER:
                 break
             q += 1
         best, best_kind = n, None

@@ -20,30 +20,22 @@ from operator import itemgetter
 import struct
 from typing import Any
 
-from .axdr import parse
-from .values import CosemDate, CosemDateTime, CosemTime, DlmsEnum, Long64
-
-_ENUMS = tuple(DlmsEnum(i) for i in range(256))
-
-
-def _bcd(byte: int) -> int:
-    high, low = byte >> 4, byte & 0x0F
-    return high * 10 + low if high < 10 and low < 10 else byte
-
+from .axdr import ENUMS, bcd, parse
+from .values import CosemDate, CosemDateTime, CosemTime, Long64
 
 # Fixed-size tags -> struct code and the conversion axdr.parse applies (None: none).
 _FIXED: dict[int, tuple[str, Callable[[Any], Any] | None]] = {
     0x03: ("B", lambda v: v != 0),
     0x05: ("i", None),
     0x06: ("I", None),
-    0x0D: ("B", _bcd),
+    0x0D: ("B", bcd),
     0x0F: ("b", None),
     0x10: ("h", None),
     0x11: ("B", None),
     0x12: ("H", None),
     0x14: ("q", Long64),
     0x15: ("Q", Long64),
-    0x16: ("B", _ENUMS.__getitem__),
+    0x16: ("B", ENUMS.__getitem__),
     0x17: ("f", None),
     0x18: ("d", None),
     0x19: ("12s", CosemDateTime.from_bytes),

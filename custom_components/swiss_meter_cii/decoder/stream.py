@@ -27,7 +27,7 @@ from .assembly import (
     parse_gbt,
 )
 from .errors import DecodeError, ErrorKind
-from .framing import DEFAULT_MAX_BUFFER, DSMR, FrameHunter
+from .framing import DEFAULT_MAX_BUFFER, DSMR, MAX_FILLER, FrameHunter
 from .hdlc import HdlcFrame
 from .keys import parse_key
 from .layouts import LayoutDecoder
@@ -44,7 +44,6 @@ DEFAULT_TZ = ZoneInfo("Europe/Zurich")
 # learning pauses for REPLAY_PAUSE slow pushes (a meter whose frames never repeat).
 REPLAY_MISSES = 3
 REPLAY_PAUSE = 64
-_MAX_FILLER = 4  # HDLC flags between pushes looked past, as the FrameHunter does
 RESYNC_REFUSALS = 3  # strictly rising refused counters that re-synchronise (architecture.md)
 _MAX_TITLES = 64  # system titles tracked per connection (bounded against hostile input)
 _LLC = (LLC_RESPONSE, LLC_COMMAND)
@@ -191,8 +190,8 @@ class StreamDecoder:
 
     def flush(self) -> list[Result]:
         """End of capture (or a long silence): leftovers become `incomplete` events."""
-        out = self._stop_replay() if self._pending else []
-        self._shape = None
+        held = self._release_pending()  # the end of input is no miss of the shape
+        out = self._feed_hunter(held) if held else []
         out.extend(self._flush_hunter())
         return out
 
@@ -226,7 +225,7 @@ class StreamDecoder:
         while True:
             skip = 0  # flags that close the last frame or fill the line (not garbage)
             while (
-                skip < _MAX_FILLER
+                skip < MAX_FILLER
                 and frames[0].header[0] == 0x7E
                 and pending[skip : skip + 2] == b"~~"
             ):
@@ -272,12 +271,17 @@ class StreamDecoder:
                 out.append(self._internal_error(raw))
             self._count(out[start:])
 
-    def _stop_replay(self) -> list[Result]:
-        """Give bytes that are not the learned shape to the hunter, as they came."""
+    def _release_pending(self) -> bytes:
+        """End replay: the bytes it held, for the hunter, in the order they came."""
         data = bytes(self._pending)
         self._pending.clear()
         self._shape = None
         self._replay_skip = self._replay_checked = self._replay_need = 0
+        return data
+
+    def _stop_replay(self) -> list[Result]:
+        """Give bytes that are not the learned shape to the hunter, as they came."""
+        data = self._release_pending()
         self._replay_misses += 1
         if self._replay_misses >= REPLAY_MISSES:
             self._replay_misses = 0
