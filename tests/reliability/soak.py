@@ -1,6 +1,6 @@
 """Soak test (scripts/soak): a real Home Assistant reading a simulated meter for a long time.
 
-The same bootstrap as scripts/develop and tests/e2e (scripts/_ha_bootstrap.py): a fresh
+The same bootstrap as scripts/develop and tests/e2e (scripts/ha_bootstrap/): a fresh
 configuration folder, a `hass` process, onboarding, the setup wizard over REST. The meter is
 the simulator's TcpMeterServer running in this process, so the number of pushes sent is
 exact; by default 10 pushes a second. A tiny helper integration written into the soak's
@@ -33,20 +33,16 @@ REPO: Final = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # run as a script: the repository's packages
     sys.path.insert(0, str(REPO))
 
-from scripts._ha_bootstrap import (  # noqa: E402
+from scripts.ha_bootstrap.client import HaClient  # noqa: E402
+from scripts.ha_bootstrap.config import (  # noqa: E402
     DOMAIN,
-    BootstrapError,
-    HaClient,
     HaConfig,
-    HttpError,
-    Managed,
-    ensure_entry,
-    free_port,
-    hass_process,
     missing_requirements,
     prepare_config_dir,
-    simulator_meter_setup,
 )
+from scripts.ha_bootstrap.errors import BootstrapError, HttpError  # noqa: E402
+from scripts.ha_bootstrap.meter import ensure_entry, simulator_meter_setup  # noqa: E402
+from scripts.ha_bootstrap.processes import Managed, free_port, hass_process  # noqa: E402
 from simulator import (  # noqa: E402
     DEFAULT_AUTH_KEY,
     DEFAULT_KEY,
