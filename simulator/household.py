@@ -18,6 +18,9 @@ MAX_STEP = 60.0  # seconds; longer advances are integrated in steps of at most t
 NOMINAL_VOLTAGE = 230.0
 VOLTAGE_RANGE = (207.0, 253.0)  # +-10 %, EN 50160
 VOLT_PER_WATT = 0.0015  # voltage rise/drop per watt flowing out of/into the house, per phase
+# The M-Bus gas and water meters the electricity meter relays are read every 5 minutes (the
+# DSMR 5 rhythm; IDIS meters read hourly), so a short demo already shows them move.
+SUBMETER_READ_SECONDS = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +72,10 @@ class Snapshot:
     power_factor: float
     high_tariff: bool
     message: str
+    # The sub-meters' last readings (m³) and when they were taken (aware UTC).
+    gas_volume: float = 0.0
+    water_volume: float = 0.0
+    submeter_time: datetime | None = None
 
     @property
     def import_energy(self) -> float:
@@ -112,6 +119,13 @@ class Household:
         self.export = scale * rng.uniform(0.1, 0.4) if pv_peak > 0 else 0.0
         self.reactive_import = scale * rng.uniform(0.15, 0.3)
         self.reactive_export = scale * rng.uniform(0.03, 0.08)
+        # Gas and water (m³) from a stream of their own: the electricity history of a seed
+        # stays what it was before sub-meters existed.
+        self._sub_rng = random.Random(f"submeters:{scale!r}")
+        self.gas = self._sub_rng.uniform(800.0, 9000.0)
+        self.water = self._sub_rng.uniform(50.0, 900.0)
+        self._gas_rate = self._sub_rng.uniform(0.1, 0.6)  # m³/h while heating
+        self.read_submeters()
 
     # ----------------------------------------------------------------- time and tariff
 
@@ -193,8 +207,30 @@ class Household:
             self.reactive_import += q_total * hours
         else:
             self.reactive_export += -q_total * hours
+        self._flow_submeters(hours)
+        before = self.time
         self.time += timedelta(seconds=dt)
+        if int(self.time.timestamp()) // SUBMETER_READ_SECONDS != (
+            int(before.timestamp()) // SUBMETER_READ_SECONDS
+        ):
+            self.read_submeters()
         self._wander(dt)
+
+    def _flow_submeters(self, hours: float) -> None:
+        """Gas for heating (more in winter) and cooking, water in draws of a few litres."""
+        local = self.local_time()
+        winter = 0.5 + 0.5 * math.cos(2 * math.pi * (local.timetuple().tm_yday - 15) / 365.0)
+        self.gas += hours * (0.02 + self._gas_rate * winter)
+        rng = self._sub_rng
+        if rng.random() < 1.0 - math.exp(-hours * 4.0):  # about four draws an hour
+            self.water += rng.uniform(0.002, 0.06)
+
+    def read_submeters(self) -> None:
+        """Take the readings the meter relays, at the last full read interval."""
+        seconds = int(self.time.timestamp()) // SUBMETER_READ_SECONDS * SUBMETER_READ_SECONDS
+        self.gas_read = self.gas
+        self.water_read = self.water
+        self.read_at = datetime.fromtimestamp(seconds, UTC)
 
     def _wander(self, dt: float) -> None:
         """Mean-reverting random walks and appliance switching over `dt` seconds."""
@@ -247,4 +283,7 @@ class Household:
             power_factor=self._pf,
             high_tariff=self.high_tariff(),
             message=self._message,
+            gas_volume=self.gas_read,
+            water_volume=self.water_read,
+            submeter_time=self.read_at,
         )

@@ -61,7 +61,9 @@ class MeterSimulator:
         self._auth_key = auth_key
         self._framing = framing
         self._mbus_overflow = mbus_overflow
-        rng = random.Random(f"{profile}:{seed}")  # str seeds are stable across runs
+        # str seeds are stable across runs; a variant of a meter (e450_gas_water) is the same
+        # meter as its base profile for the same seed: same number, same household.
+        rng = random.Random(f"{self._profile.family}:{seed}")
         self._identity: Identity = self._profile.identity(rng)
         low, high = self._profile.pv_peak
         when = (start or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)
@@ -145,7 +147,15 @@ class MeterSimulator:
 
     # ----------------------------------------------------------------- pushing
 
-    _REGISTERS = ("import_t1", "import_t2", "export", "reactive_import", "reactive_export")
+    _REGISTERS = (
+        "import_t1",
+        "import_t2",
+        "export",
+        "reactive_import",
+        "reactive_export",
+        "gas",
+        "water",
+    )
 
     def state(self) -> dict[str, float | int]:
         """Return what must survive a restart for the meter to go on where it stopped.
@@ -166,6 +176,7 @@ class MeterSimulator:
         for name in self._REGISTERS:
             if name in state:
                 setattr(house, name, float(state[name]))
+        house.read_submeters()  # the relayed readings go on from the restored ones
         if "frame_counter" in state:
             self._frame_counter = int(state["frame_counter"]) & 0xFFFFFFFF
         if "invoke_id" in state:

@@ -25,7 +25,9 @@ type Expected = dict[str, tuple[Value, str | None]]
 
 # DLMS unit enum -> Home Assistant unit string (docs/protocol.md, "Unit enumeration")
 WATT, VAR, WATT_HOUR, VAR_HOUR, AMPERE, VOLT, NO_UNIT = 27, 29, 30, 32, 33, 35, 255
+CUBIC_METRE = 13
 HA_UNITS: dict[int, str | None] = {
+    CUBIC_METRE: "m³",
     WATT: "W",
     VAR: "var",
     WATT_HOUR: "Wh",
@@ -36,6 +38,7 @@ HA_UNITS: dict[int, str | None] = {
 }
 
 CLASS_DATA, CLASS_REGISTER, CLASS_CLOCK, CLASS_PUSH_SETUP = 1, 3, 8, 40
+CLASS_EXTENDED_REGISTER, CLASS_MBUS_CLIENT = 4, 72
 CLOCK_LN = "0-0:1.0.0"
 
 
@@ -135,7 +138,70 @@ class Clock:
     class_id: ClassVar[int] = CLASS_CLOCK
 
 
-type CaptureObject = Register | Text | Clock
+@dataclass(frozen=True, slots=True)
+class Submeter:
+    """A gas or water meter on the electricity meter's own M-Bus, channel 1..4.
+
+    Pushed as the IDIS/DSMR objects of docs/protocol.md, "M-Bus sub-meters": the M-Bus
+    client's device type (class 72, attribute 9: the EN 13757-3 medium byte), the
+    sub-meter's serial (0-n:96.1.0) and its reading, an extended register (class 4) with
+    value, scaler_unit and capture time. Readings count litres (scaler -3, m³).
+    """
+
+    channel: int
+    medium: Literal["gas", "water"]
+
+    MEDIUM_BYTES: ClassVar[dict[str, int]] = {"gas": 0x03, "water": 0x07}
+    SCALER: ClassVar[int] = -3
+
+    @property
+    def value_obis(self) -> str:
+        """The reading: 0-n:24.2.1."""
+        return f"0-{self.channel}:24.2.1"
+
+    def captures(self) -> list[bytes]:
+        """Capture-object definitions, in the order of `elements`."""
+        n = self.channel
+        return [
+            enc.capture_object(CLASS_MBUS_CLIENT, f"0-{n}:24.1.0", 9),
+            enc.capture_object(CLASS_DATA, f"0-{n}:96.1.0", 2),
+            enc.capture_object(CLASS_EXTENDED_REGISTER, self.value_obis, 2),
+            enc.capture_object(CLASS_EXTENDED_REGISTER, self.value_obis, 3),
+            enc.capture_object(CLASS_EXTENDED_REGISTER, self.value_obis, 5),
+        ]
+
+    def serial(self, identity: Identity) -> str:
+        """Return a serial that stays with the meter: its number plus the channel."""
+        return f"{self.medium[0].upper()}{identity.meter_number}{self.channel:02d}"
+
+    def elements(
+        self, snap: Snapshot, identity: Identity, zone: ZoneInfo, clock: ClockStyle
+    ) -> tuple[list[bytes], Expected]:
+        """Encode the five values and the readings a decoder must report for them."""
+        volume = snap.gas_volume if self.medium == "gas" else snap.water_volume
+        raw = math.floor(volume / 10.0**self.SCALER)
+        reading = Decimal(raw).scaleb(self.SCALER)
+        read_at = snap.submeter_time or snap.time
+        stamp, readback = clock.encode(read_at, zone)
+        serial = self.serial(identity)
+        n = self.channel
+        elements = [
+            enc.unsigned(self.MEDIUM_BYTES[self.medium]),
+            enc.octet_string(serial.encode("ascii")),
+            enc.double_long_unsigned(raw),
+            enc.scaler_unit(self.SCALER, CUBIC_METRE),
+            enc.octet_string(stamp),
+        ]
+        expected: Expected = {
+            obis_key(f"0-{n}:24.1.0"): (self.MEDIUM_BYTES[self.medium], None),
+            obis_key(f"0-{n}:96.1.0"): (serial, None),
+            obis_key(self.value_obis): (reading, "m³"),
+            f"{obis_key(self.value_obis)}/5": (readback, None),
+        }
+        return elements, expected
+
+
+type CaptureObject = Register | Text | Clock | Submeter
 
 
 def _energy(pick: Callable[[Snapshot], float], obis: str, unit: int) -> Register:
@@ -180,6 +246,7 @@ class Profile(ABC):
 
     name: ClassVar[str]
     model: ClassVar[str]  # decoder model id (custom_components/.../decoder/models.py)
+    family: ClassVar[str]  # meters of one family share identity and history for a seed
     title: ClassVar[str]
     zone: ClassVar[ZoneInfo]
     suite: ClassVar[int] = 0  # security suite in the SC low nibble
@@ -215,13 +282,18 @@ class CipProfile(Profile):
     send_setup_name: ClassVar[bool]  # E450: attribute 1 of the push setup is element 2
     objects: ClassVar[tuple[CaptureObject, ...]]
     header_clock: ClassVar[ClockStyle]
+    submeter_clock: ClassVar[ClockStyle] = ClockStyle(False, "unspecified", 0x81, 0x01)
 
     def capture_list(self) -> bytes:
         """Encode push_object_list: this list, maybe the setup's LN, then the objects."""
         entries = [enc.capture_object(CLASS_PUSH_SETUP, self.push_setup, 2)]
         if self.send_setup_name:
             entries.append(enc.capture_object(CLASS_PUSH_SETUP, self.push_setup, 1))
-        entries += [enc.capture_object(obj.class_id, obj.obis, 2) for obj in self.objects]
+        for obj in self.objects:
+            if isinstance(obj, Submeter):
+                entries += obj.captures()
+            else:
+                entries.append(enc.capture_object(obj.class_id, obj.obis, 2))
         return enc.array(entries)
 
     def notification(
@@ -233,6 +305,11 @@ class CipProfile(Profile):
             elements.append(enc.octet_string(enc.obis(self.push_setup)))
         expected: Expected = {}
         for obj in self.objects:
+            if isinstance(obj, Submeter):
+                more, readings = obj.elements(snap, identity, self.zone, self.submeter_clock)
+                elements += more
+                expected.update(readings)
+                continue
             key = obis_key(obj.obis)
             if isinstance(obj, Register):
                 raw = obj.raw(snap)
@@ -258,7 +335,7 @@ _AT = ZoneInfo("Europe/Vienna")
 class E450(CipProfile):
     """L+G E450, Swiss CIP list of 28 values, HDLC + general block transfer."""
 
-    name = "e450"
+    name = family = "e450"
     model = "lg_e450"
     title = "Landis+Gyr E450 (CH CIP list, 28 values, HDLC + GBT)"
     zone = _CH
@@ -337,6 +414,14 @@ class E450Registers(E450):
 E450.second_list = E450Registers()
 
 
+class E450GasWater(E450):
+    """The E450's list with a gas meter on M-Bus channel 1 and a water meter on channel 2."""
+
+    name = "e450_gas_water"
+    title = "Landis+Gyr E450 (CH CIP list + gas and water meters on its M-Bus)"
+    objects = (*E450.objects, Submeter(1, "gas"), Submeter(2, "water"))
+
+
 _VSE_ENERGIES = (
     _energy(lambda s: s.import_energy, "1-1:1.8.0", WATT_HOUR),
     _energy(lambda s: s.export_energy, "1-1:2.8.0", WATT_HOUR),
@@ -348,7 +433,7 @@ _VSE_ENERGIES = (
 class E360(CipProfile):
     """L+G E360 (P1), VSE-2026-like list of 14, one big HDLC frame, voltage in 0.1 V."""
 
-    name = "e360"
+    name = family = "e360"
     model = "lg_e360"
     title = "Landis+Gyr E360 (CH VSE-2026 list, 14 objects, one HDLC frame)"
     zone = _CH
@@ -382,7 +467,7 @@ class E360(CipProfile):
 class AM550(CipProfile):
     """Iskraemeco AM550 (P1), VSE-2026-like list of 14, HDLC S-bit segmentation."""
 
-    name = "am550"
+    name = family = "am550"
     model = "iskra_am550"
     title = "Iskraemeco AM550 (CH VSE-2026 list, 14 objects, HDLC segments)"
     zone = _CH
@@ -419,7 +504,7 @@ class AM550(CipProfile):
 class KaifaMA309M(Profile):
     """Kaifa MA309M (TINETZ/KSM-West): {OBIS, value, {scaler, unit}} over wired M-Bus."""
 
-    name = "kaifa_ma309m"
+    name = family = "kaifa_ma309m"
     model = "kaifa_ma309m"
     title = "Kaifa MA309M (AT TINETZ/KSM-West list, wired M-Bus, SC 0x21)"
     zone = _AT
@@ -495,4 +580,6 @@ class KaifaMA309M(Profile):
         return b"".join(enc.mbus_segments(apdu, first_segment_size=first))
 
 
-PROFILES: dict[str, Profile] = {p.name: p for p in (E450(), E360(), AM550(), KaifaMA309M())}
+PROFILES: dict[str, Profile] = {
+    p.name: p for p in (E450(), E450GasWater(), E360(), AM550(), KaifaMA309M())
+}

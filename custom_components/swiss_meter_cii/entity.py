@@ -1,4 +1,4 @@
-"""Base entities: one device per meter (by meter number) plus the link's diagnostic entities."""
+"""Base entities: one device per meter (by number), one per M-Bus sub-meter, link diagnostics."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from .const import DOMAIN
 from .coordinator import MeterIdentity, SwissMeterCoordinator
 from .decoder.push import Reading
+from .decoder.submeters import Medium, channel_of, device_type_key, medium_of, serial_key
 
 
 def meter_device_info(coordinator: SwissMeterCoordinator, meter: MeterIdentity) -> DeviceInfo:
@@ -23,6 +24,75 @@ def meter_device_info(coordinator: SwissMeterCoordinator, meter: MeterIdentity) 
     if not meter.number.startswith("st-"):
         info["serial_number"] = meter.number
     return info
+
+
+def submeter_identifier(meter: MeterIdentity, channel: int) -> tuple[str, str]:
+    """Device identifier of M-Bus channel `channel`: stable before the serial is known."""
+    return DOMAIN, f"{meter.number}_mbus{channel}"
+
+
+def submeter_device_info(
+    coordinator: SwissMeterCoordinator, meter: MeterIdentity, channel: int
+) -> DeviceInfo:
+    """Describe the sub-meter on `channel`, relayed by (via) the electricity meter.
+
+    The name follows the medium (gas, water, heat). Before the medium is known (entities
+    restored at start-up) an existing device keeps its name: only a new one is named
+    generically, so a restart never renames "Gas meter" back to "M-Bus meter 1".
+    """
+    values = coordinator.data.values if coordinator.data is not None else {}
+    identifier = submeter_identifier(meter, channel)
+    info = DeviceInfo(identifiers={identifier})
+    if _VIA_DEVICE_ID:
+        info["via_device_id"] = _meter_device_id(coordinator, meter)  # type: ignore[typeddict-unknown-key,unused-ignore]
+    else:
+        info["via_device"] = (DOMAIN, meter.number)  # type: ignore[typeddict-unknown-key,unused-ignore]
+    device_type = values.get(device_type_key(channel))
+    medium = medium_of(device_type.value) if device_type is not None else None
+    if medium is not None:
+        info["translation_key"] = _SUBMETER_NAMES.get(medium, "submeter")
+    elif not _device_exists(coordinator, identifier):
+        info["translation_key"] = "submeter"
+    if info.get("translation_key") == "submeter":
+        info["translation_placeholders"] = {"channel": str(channel)}
+    serial = values.get(serial_key(channel))
+    if serial is not None and isinstance(serial.value, str) and serial.value:
+        info["serial_number"] = serial.value
+    return info
+
+
+# Newer Home Assistant links a device to its parent by device id (`via_device` by identifier
+# is deprecated there and missing from DeviceInfo); 2025.4 only knows `via_device`.
+_VIA_DEVICE_ID = "via_device_id" in DeviceInfo.__annotations__
+
+
+def _meter_device_id(coordinator: SwissMeterCoordinator, meter: MeterIdentity) -> str:
+    """Id of the electricity meter's device, created here if its entities are not yet added.
+
+    Sub-meter values usually arrive in the meter's first push, so their entities can be
+    created before any entity of the meter itself; the same identifiers make it one device.
+    """
+    entry = coordinator.config_entry
+    device = meter_device(coordinator.hass, entry.entry_id, meter.number)
+    if device is None:
+        device = dr.async_get(coordinator.hass).async_get_or_create(
+            config_entry_id=entry.entry_id, **meter_device_info(coordinator, meter)
+        )
+    return device.id
+
+
+def _device_exists(coordinator: SwissMeterCoordinator, identifier: tuple[str, str]) -> bool:
+    """Whether this entry already has a device with `identifier` (see meter_device)."""
+    registry = dr.async_get(coordinator.hass)
+    entries = dr.async_entries_for_config_entry(registry, coordinator.config_entry.entry_id)
+    return any(identifier in device.identifiers for device in entries)
+
+
+_SUBMETER_NAMES: dict[Medium, str] = {
+    Medium.GAS: "submeter_gas",
+    Medium.WATER: "submeter_water",
+    Medium.HEAT: "submeter_heat",
+}
 
 
 def meter_device(hass: HomeAssistant, entry_id: str, number: str) -> dr.DeviceEntry | None:
@@ -58,7 +128,11 @@ class MeterEntity(SwissMeterEntity):
         super().__init__(coordinator)
         self.meter_number = meter.number
         self._attr_unique_id = f"{meter.number}_{key}"
-        self._attr_device_info = meter_device_info(coordinator, meter)
+        channel = channel_of(key)
+        if channel is None:
+            self._attr_device_info = meter_device_info(coordinator, meter)
+        else:
+            self._attr_device_info = submeter_device_info(coordinator, meter, channel)
 
     @property
     def _current(self) -> bool:

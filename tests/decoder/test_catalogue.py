@@ -284,6 +284,9 @@ def test_every_key_is_reachable() -> None:
             "0-0:96.3.10.255",
             "0-2:96.3.10.255",
             "0-0:17.0.0.255",
+            "0-1:24.1.0.255",
+            "0-1:96.1.0.255",
+            "0-1:24.2.1.255/5",
         )
     }
     assert reached == set(translation_names("en"))

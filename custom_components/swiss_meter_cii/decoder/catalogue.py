@@ -36,6 +36,16 @@ from .units import (
 )
 
 LANGUAGES: Final = ("en", "de", "fr", "it")
+MBUS_CHANNELS: Final = 4  # M-Bus channels an IDIS / DSMR meter relays (B group 1..4)
+# A reading of an attribute other than the value (attribute 2) is keyed "A-B:C.D.E.F/N",
+# e.g. the capture time (attribute 5) of an M-Bus value (docs/protocol.md, "M-Bus sub-meters").
+ATTRIBUTE_SEPARATOR: Final = "/"
+CAPTURE_TIME_ATTRIBUTE: Final = 5
+
+
+def attribute_key(obis: str, attribute: int) -> str:
+    """Key of one attribute's reading: the plain code for the value, 'code/N' otherwise."""
+    return obis if attribute == 2 else f"{obis}{ATTRIBUTE_SEPARATOR}{attribute}"
 
 
 class Quantity(StrEnum):
@@ -57,6 +67,7 @@ class Quantity(StrEnum):
     IDENTIFIER = "identifier"
     TARIFF = "tariff"
     MESSAGE = "message"
+    SUBMETER_TOTAL = "submeter_total"  # M-Bus meter reading; the medium (24.1.0) says of what
     OTHER = "other"
 
 
@@ -146,6 +157,24 @@ _NAMES: Final[dict[str, tuple[str, str, str, str]]] = {
         "Wert M-Bus-Kanal {channel}",
         "Valeur M-Bus canal {channel}",
         "Valore M-Bus canale {channel}",
+    ),
+    "mbus_device_type": (
+        "M-Bus channel {channel} device type",
+        "Gerätetyp M-Bus-Kanal {channel}",
+        "Type d'appareil M-Bus canal {channel}",
+        "Tipo di dispositivo M-Bus canale {channel}",
+    ),
+    "mbus_serial": (
+        "M-Bus channel {channel} serial number",
+        "Seriennummer M-Bus-Kanal {channel}",
+        "Numéro de série M-Bus canal {channel}",
+        "Numero di serie M-Bus canale {channel}",
+    ),
+    "mbus_capture_time": (
+        "M-Bus channel {channel} reading time",
+        "Ablesezeit M-Bus-Kanal {channel}",
+        "Heure de relevé M-Bus canal {channel}",
+        "Ora di lettura M-Bus canale {channel}",
     ),
     # Energy registers
     "active_energy_import": (
@@ -449,6 +478,11 @@ def _general(a: int, b: int, c: int, d: int, e: int) -> _Resolved | None:
     """Identification, time and status codes (value group A 0, some also A 1)."""
     if c == 42 and d == 0 and e == 0:
         return "logical_device_name", {}, None, Quantity.IDENTIFIER, True
+    if a == 0 and 1 <= b <= MBUS_CHANNELS and c == 96 and d == 1 and e == 0:
+        # A sub-meter's serial on M-Bus channel B (docs/protocol.md, "M-Bus sub-meters").
+        return "mbus_serial", {"channel": str(b)}, None, Quantity.IDENTIFIER, True
+    if a == 0 and 1 <= b <= MBUS_CHANNELS and c == 24 and d == 1 and e == 0:
+        return "mbus_device_type", {"channel": str(b)}, None, Quantity.IDENTIFIER, True
     if c == 96 and d == 1 and e <= 9:
         return "device_id", {"number": str(e + 1)}, None, Quantity.IDENTIFIER, True
     if c == 96 and d == 14 and e == 0:
@@ -474,7 +508,7 @@ def _general(a: int, b: int, c: int, d: int, e: int) -> _Resolved | None:
     if c == 0 and d == 2 and e == 129:
         return "list_version", {}, None, Quantity.TEXT, True
     if a == 0 and c == 24 and d == 2 and e == 1:
-        return "mbus_value", {"channel": str(b)}, None, Quantity.OTHER, True
+        return "mbus_value", {"channel": str(b)}, None, Quantity.SUBMETER_TOTAL, True
     return None
 
 
@@ -587,6 +621,16 @@ def _generic(a: int, c: int, d: int, label: str) -> _Resolved:
     return key, holders, unit, quantity, False
 
 
+def _split_attribute(key: str) -> tuple[str, int]:
+    """'code/N' -> (code, N); a plain code is its value, attribute 2."""
+    obis, sep, attribute = key.strip().partition(ATTRIBUTE_SEPARATOR)
+    if not sep:
+        return obis, 2
+    if not attribute.isdigit() or not 0 < int(attribute) <= 255:
+        raise ValueError(f"not an attribute number after '/': {key!r}")
+    return obis, int(attribute)
+
+
 def _parse(obis: str) -> tuple[int, int, int, int, int, int]:
     """'A-B:C.D.E.F' or 'A-B:C.D.E' -> six ints 0..255; ValueError otherwise."""
     ab, sep, cdef = obis.strip().partition(":")
@@ -619,15 +663,23 @@ def describe(obis: str) -> ObisInfo:
 
     Cached: the layouts call it once per code and push setup, never per push.
     """
-    a, b, c, d, e, f = _parse(obis)
-    resolved = None
-    if a in (0, 1):
+    code, attribute = _split_attribute(obis)
+    a, b, c, d, e, f = _parse(code)
+    resolved: _Resolved | None = None
+    if attribute != 2:
+        if attribute == CAPTURE_TIME_ATTRIBUTE and a == 0 and c == 24 and d == 2 and e == 1:
+            resolved = "mbus_capture_time", {"channel": str(b)}, None, Quantity.TIMESTAMP, True
+    elif a in (0, 1):
         resolved = _general(a, b, c, d, e)
-    if resolved is None and a == 1:
+    if resolved is None and a == 1 and attribute == 2:
         resolved = _electricity(c, d, e)
     if resolved is None:
         label = f"{a}-{b}:{c}.{d}.{e}" if f == 255 else f"{a}-{b}:{c}.{d}.{e}.{f}"
-        resolved = _generic(a, c, d, label)
+        if attribute == 2:
+            resolved = _generic(a, c, d, label)
+        else:  # another attribute of an unknown code: no meaning from C/D
+            holders = {"obis": attribute_key(label, attribute)}
+            resolved = "generic_value", holders, None, Quantity.OTHER, False
     key, holders, unit, quantity, known = resolved
     return ObisInfo(
         translation_key=key,

@@ -14,6 +14,7 @@ from datetime import datetime, tzinfo
 from decimal import Decimal
 import re
 
+from .catalogue import CAPTURE_TIME_ATTRIBUTE, attribute_key
 from .crc import crc16_arc
 from .errors import DecodeError, ErrorKind
 from .push import Reading
@@ -176,7 +177,14 @@ def parse_telegram(data: bytes, *, local_tz: tzinfo) -> DsmrTelegram:
         if max(a, b, c, d, e) > 255:
             continue
         groups = _GROUP.findall(match.group(6))
-        values[f"{a}-{b}:{c}.{d}.{e}.255"] = _line_reading(groups, c, d, local_tz)
+        obis = f"{a}-{b}:{c}.{d}.{e}.255"
+        values[obis] = _line_reading(groups, c, d, local_tz)
+        if a == 0 and c == 24 and d == 2 and len(groups) == 2:
+            # M-Bus value `(capture time)(value*unit)`: the time is its own reading,
+            # keyed like a pushed attribute 5 (docs/protocol.md, "M-Bus sub-meters").
+            stamp = _timestamp(groups[0], local_tz)
+            if stamp is not None:
+                values[attribute_key(obis, CAPTURE_TIME_ATTRIBUTE)] = Reading(stamp, None)
     clock = values.get("0-0:1.0.0.255")
     timestamp = clock.value if clock is not None and isinstance(clock.value, datetime) else None
     return DsmrTelegram(header.strip()[1:], values, timestamp)

@@ -27,7 +27,7 @@ from functools import lru_cache
 from typing import Final, TypeIs
 from zoneinfo import ZoneInfo
 
-from .catalogue import Quantity, describe
+from .catalogue import CAPTURE_TIME_ATTRIBUTE, Quantity, attribute_key, describe
 from .errors import DecodeError, ErrorKind
 from .explain import signature
 from .models import AUTO, MODEL_IDS
@@ -66,6 +66,9 @@ _VALUE: Final = 0
 _CLOCK: Final = 1
 _TIME: Final = 2
 _DATE: Final = 3
+_CAPTURE: Final = 4  # capture time (attribute 5) of an extended register: never the push clock
+MBUS_CLIENT_CLASS: Final = 72  # M-Bus client setup of a sub-meter channel
+MBUS_DEVICE_TYPE_ATTRIBUTE: Final = 9
 
 # Scaler-unit parts (capture data_index of attribute 3).
 _SU_WHOLE: Final = 0
@@ -435,7 +438,7 @@ class LayoutDecoder:
                 scaler = self._auto_scaler(slot.quantity, number) if slot.auto else 0
             return Reading(number if scaler == 0 else scale(number, scaler), unit)
         kind = slot.kind
-        if kind == _CLOCK:
+        if kind in (_CLOCK, _CAPTURE):
             if isinstance(raw, CosemDateTime):
                 return Reading(raw.to_datetime(self._tz), None)
             if type(raw) is bytes and _is_date_time(raw):
@@ -604,6 +607,14 @@ class LayoutDecoder:
                         pushed_scaler=su_index >= 0 and su_part != _SU_UNIT,
                     )
                 )
+            elif class_id == MBUS_CLIENT_CLASS and attribute == MBUS_DEVICE_TYPE_ATTRIBUTE:
+                # The M-Bus client's device type (the medium byte) is the value of 0-n:24.1.0
+                # (docs/protocol.md, "M-Bus sub-meters").
+                slots.append(self._slot(position, key, _VALUE, profile))
+            elif attribute == CAPTURE_TIME_ATTRIBUTE and class_id == 4:
+                # Its own reading beside the value (docs/protocol.md, "M-Bus sub-meters").
+                capture_key = attribute_key(key, attribute)
+                slots.append(self._slot(position, capture_key, _CAPTURE, profile))
         return _Plan("push_object_list", model, tuple(slots))
 
     @staticmethod
