@@ -24,12 +24,15 @@ from .const import (
     SERIAL_FORMAT_AUTO,
 )
 from .coordinator import SwissMeterConfigEntry, SwissMeterCoordinator
+from .dashboard import async_setup_dashboard
 from .decoder import StreamDecoder, parse_key
 from .decoder.models import AUTO
 from .decoder.scaling import parse_scaler_overrides
 from .link import LinkError, SerialFormat, open_link
 from .options import MeterOptions
 from .reader import MeterReader
+from .services import async_setup_services
+from .vse_output import async_setup_vse_output
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
 STOP_TIMEOUT = 5.0
@@ -38,6 +41,8 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register what serves every meter at once: services, the dashboard, its WebSocket API."""
+    await async_setup_dashboard(hass)
+    async_setup_services(hass)
     return True
 
 
@@ -98,6 +103,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SwissMeterConfigEntry) -
         link[1].close()
         raise
     coordinator.async_start()
+    async_setup_vse_output(hass, entry)
     coordinator.reader_task = entry.async_create_background_task(
         hass, reader.run(), f"{DOMAIN} reader {entry.title}"
     )

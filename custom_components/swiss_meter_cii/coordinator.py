@@ -39,15 +39,23 @@ from .decoder.errors import ErrorKind
 from .decoder.models import MODELS
 from .decoder.push import ErrorEvent, Push, Reading, Security
 from .energy_guard import EnergyGuard, reading_magnitude
+from .live import LiveWindow
 from .options import MeterOptions
 from .push_lists import ListClock, list_id, live_codes
 
 _LOGGER = logging.getLogger(__package__)
 
 type SwissMeterConfigEntry = ConfigEntry[SwissMeterCoordinator]
+# Per-push hook: the push, the meter that sent it, its time (per the time_source option).
+type PushListener = Callable[[Push, MeterIdentity, datetime | None], None]
 
 CUMULATIVE: frozenset[Quantity] = frozenset(
-    {Quantity.ACTIVE_ENERGY, Quantity.REACTIVE_ENERGY, Quantity.APPARENT_ENERGY}
+    {
+        Quantity.ACTIVE_ENERGY,
+        Quantity.REACTIVE_ENERGY,
+        Quantity.APPARENT_ENERGY,
+        Quantity.SUBMETER_TOTAL,  # gas / water / heat meter readings: the guard applies too
+    }
 )
 KEY_ERRORS: frozenset[ErrorKind] = frozenset(
     {ErrorKind.WRONG_KEY, ErrorKind.AUTH_FAILED, ErrorKind.MISSING_KEY}
@@ -171,6 +179,23 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
         self._key_failures = 0
         self._key_issue = False
         self._key_issue_checked = False
+        self._push_listeners: list[PushListener] = []
+        self.live = LiveWindow()  # the dashboard's last minutes of pushes
+
+    @callback
+    def async_add_push_listener(self, listener: PushListener) -> CALLBACK_TYPE:
+        """Call `listener` on every accepted push (not throttled by min_interval).
+
+        For outputs that forward each push (vse_output.py); returns the remover.
+        """
+        self._push_listeners.append(listener)
+
+        @callback
+        def remove() -> None:
+            if listener in self._push_listeners:
+                self._push_listeners.remove(listener)
+
+        return remove
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -192,6 +217,7 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
                 timer()
         self._write_timer = self._error_timer = self._silence_timer = None
         self._list_timers.clear()
+        self.live.close()
 
     # -- what the reader calls --------------------------------------------------------------
 
@@ -304,6 +330,9 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
             self._silence_timer()
             self._silence_timer = None
         self._request_write(now)
+        self.live.add(push, meter.number)
+        for listener in tuple(self._push_listeners):
+            listener(push, meter, self._reading_time)
 
     # -- derived values ---------------------------------------------------------------------
 

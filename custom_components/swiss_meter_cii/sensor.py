@@ -27,8 +27,10 @@ from .coordinator import LinkState, MeterIdentity, SwissMeterConfigEntry, SwissM
 from .decoder.catalogue import ObisInfo, Quantity, describe
 from .decoder.errors import ErrorKind
 from .decoder.push import Reading, Value
+from .decoder.submeters import Medium, capture_time_key, channel_of, device_type_key, medium_of
 from .energy_guard import base_unit
 from .entity import LinkEntity, MeterEntity
+from .net_power import net_power, net_power_pair
 
 PARALLEL_UPDATES = 0
 
@@ -77,8 +79,20 @@ _KINDS: dict[Quantity, _Kind] = {
     Quantity.MESSAGE: _Kind(numeric=False),
     Quantity.TARIFF: _Kind(numeric=False),
     Quantity.IDENTIFIER: _Kind(numeric=False, diagnostic=True),
+    # Device class from the medium (0-n:24.1.0), see _submeter_class.
+    Quantity.SUBMETER_TOTAL: _Kind(None, SensorStateClass.TOTAL_INCREASING),
+}
+# Sub-meter medium -> device class the Energy dashboard's gas / water / energy sections take.
+_MEDIUM_CLASSES: dict[Medium, SensorDeviceClass] = {
+    Medium.GAS: SensorDeviceClass.GAS,
+    Medium.WATER: SensorDeviceClass.WATER,
+    Medium.HEAT: SensorDeviceClass.ENERGY,
+    Medium.UNKNOWN: SensorDeviceClass.VOLUME,
 }
 _OTHER = _Kind()  # a number of unknown meaning: shown, but no statistics
+# DSMR text prints "m3" where a binary push has "m³" (decoder/units.py); HA's gas and water
+# classes only take the latter.
+_UNIT_SYMBOLS: dict[str, str] = {"m3": "m³"}
 
 # Display precision in the unit shown (HA rescales it when the user picks another unit).
 _PRECISION: dict[str | None, int] = {
@@ -86,7 +100,6 @@ _PRECISION: dict[str | None, int] = {
     "W": 0, "kW": 3, "var": 0, "kvar": 3, "VA": 0, "kVA": 3,
     "V": 1, "A": 2, "Hz": 2, "%": 1, "°": 1,
 }  # fmt: skip
-_POWER_FACTORS: dict[str | None, Decimal] = {"W": Decimal(1), "kW": Decimal(1000)}
 
 
 async def async_setup_entry(
@@ -184,6 +197,38 @@ class ObisSensor(MeterEntity, RestoreSensor):
             self._attr_suggested_display_precision = _PRECISION.get(display_unit)
         if info.quantity is Quantity.POWER_FACTOR and display_unit is None:
             self._attr_suggested_display_precision = 3
+        self._channel = channel_of(obis) if info.quantity is Quantity.SUBMETER_TOTAL else None
+        self._update_submeter_class()
+
+    def _update_submeter_class(self) -> None:
+        """Set a sub-meter reading's device class from the medium, once that is pushed.
+
+        Only the class changes (never the unique id or device), so a medium that arrives
+        after the value still gives the Energy dashboard a gas or water sensor.
+        """
+        if self._channel is None:
+            return
+        device_type = self.coordinator.data.values.get(device_type_key(self._channel))
+        if device_type is None:
+            return
+        device_class = _MEDIUM_CLASSES[medium_of(device_type.value)]
+        self._attr_device_class = _valid_class(device_class, self.native_unit_of_measurement)
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Refresh the medium-driven device class before writing the state."""
+        self._update_submeter_class()
+        super()._handle_coordinator_update()
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, object] | None:
+        """A sub-meter reading carries the time the sub-meter took it (its capture time)."""
+        if self._channel is None:
+            return None
+        captured = self.reading(capture_time_key(self._channel))
+        if captured is None or not isinstance(captured.value, datetime):
+            return None
+        return {"reading_time": captured.value.isoformat()}
 
     async def async_added_to_hass(self) -> None:
         """Restore the unit, and seed the energy guard with the last published value."""
@@ -223,7 +268,8 @@ class ObisSensor(MeterEntity, RestoreSensor):
     def native_unit_of_measurement(self) -> str | None:
         """The unit the meter sends (normally fixed per register)."""
         reading = self.reading(self.obis)
-        return reading.unit if reading is not None and reading.unit else self._unit
+        unit = reading.unit if reading is not None and reading.unit else self._unit
+        return _UNIT_SYMBOLS.get(unit, unit) if unit is not None else None
 
     @property
     def native_value(self) -> StateType | datetime | Decimal:
@@ -257,30 +303,7 @@ class NetPowerSensor(MeterEntity, SensorEntity):
         """Import positive, export negative."""
         if not self._current:
             return None
-        pair = net_power_pair(self.coordinator.data.values)
-        if pair is None:
-            return None
-        imported, exported = (_watts(reading) for reading in pair)
-        if imported is None or exported is None:
-            return None
-        return imported - exported
-
-
-def net_power_pair(values: Mapping[str, Reading]) -> tuple[Reading, Reading] | None:
-    """Find the 1.7.0/2.7.0 readings of one channel (B=0 preferred), if both were pushed."""
-    for channel in (0, 1, 2):
-        imported = values.get(f"1-{channel}:1.7.0.255")
-        exported = values.get(f"1-{channel}:2.7.0.255")
-        if imported is not None and exported is not None:
-            return imported, exported
-    return None
-
-
-def _watts(reading: Reading) -> Decimal | None:
-    value, factor = reading.value, _POWER_FACTORS.get(reading.unit)
-    if factor is None or isinstance(value, bool) or not isinstance(value, int | Decimal | float):
-        return None
-    return (Decimal(repr(value)) if isinstance(value, float) else Decimal(value)) * factor
+        return net_power(self.coordinator.data.values)
 
 
 def _valid_class(
