@@ -24,7 +24,9 @@ from homeassistant.config_entries import (
     OptionsFlow,
 )
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers import selector
+from homeassistant.helpers.translation import async_get_translations
 import serialx
 import voluptuous as vol
 
@@ -50,7 +52,8 @@ from .decoder import parse_key
 from .decoder.models import AUTO, MODEL_IDS
 from .decoder.scaling import parse_scaler_overrides
 from .link import is_url, redact_port
-from .options import MeterOptions
+from .options import CONF_VSE_GROUP, CONF_VSE_MQTT, CONF_VSE_SOURCE, MeterOptions
+from .presets import CONF_UTILITY, NO_UTILITY, UtilityPreset, get_preset, sorted_presets
 from .probe import (
     CANNOT_CONNECT,
     NO_DATA,
@@ -60,6 +63,7 @@ from .probe import (
     ProbeTimeouts,
     async_probe,
 )
+from .vse_output import valid_topic_level
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -78,6 +82,9 @@ STEP_REAUTH_CONFIRM = "reauth_confirm"
 ERROR_INVALID_KEY = "invalid_key"
 ERROR_INVALID_URL = "invalid_url"
 ERROR_INVALID_SCALER = "invalid_scaler"
+ERROR_INVALID_TOPIC = "invalid_topic_level"
+ERROR_MQTT_MISSING = "mqtt_missing"
+SECTION_VSE = "vse_output"  # the options form's collapsed section of the VSE MQTT output
 ERROR_PORT_IN_USE = "port_in_use"
 ERROR_UNKNOWN = "unknown"
 ABORT_WRONG_METER = "wrong_meter"
@@ -221,6 +228,47 @@ def _model_selector() -> selector.SelectSelector:
     )
 
 
+def _utility_selector() -> selector.SelectSelector:
+    # Utility names are proper nouns: shown as in the table; only "none/other" is translated.
+    options = [selector.SelectOptionDict(value=NO_UTILITY, label="None / other")]
+    options += [
+        selector.SelectOptionDict(value=p.id, label=f"{p.name} ({p.country})")
+        for p in sorted_presets()
+    ]
+    return selector.SelectSelector(
+        selector.SelectSelectorConfig(
+            options=options,
+            translation_key=CONF_UTILITY,
+            mode=selector.SelectSelectorMode.DROPDOWN,
+            sort=False,
+        )
+    )
+
+
+async def _async_utility_hint(hass: HomeAssistant, preset: UtilityPreset | None) -> str:
+    """Describe interface, key ordering and GAK of a preset, in the user's language."""
+    if preset is None:
+        return ""
+    strings = await async_get_translations(hass, hass.config.language, "selector", {DOMAIN})
+    prefix = f"component.{DOMAIN}.selector.utility_hint.options."
+
+    def text(key: str) -> str:
+        return strings.get(prefix + key, "")
+
+    if preset.interface == "not_dlms":  # nothing else matters: no DLMS to read
+        parts = [text("interface_not_dlms")]
+    else:
+        gak = {True: "gak_yes", False: "gak_no", None: "gak_unknown"}[preset.uses_gak]
+        parts = [
+            text(f"interface_{preset.interface or 'unknown'}"),
+            text("key_url" if preset.key_url else "key_unknown"),
+            text(gak),
+        ]
+    where = (preset.key_url or "").removeprefix("mailto:")  # an e-mail address as written
+    hint = " ".join(p for p in parts if p)
+    return "\n\n" + hint.replace("{name}", preset.name).replace("{url}", where)
+
+
 def _key_selector() -> selector.TextSelector:
     # Hidden like a password: keys end up on screenshots in forum posts otherwise.
     return selector.TextSelector(
@@ -253,6 +301,7 @@ class SwissMeterConfigFlow(ConfigFlow, domain=DOMAIN):
         self._port = ""
         self._serial_format = SERIAL_FORMAT_AUTO
         self._model = AUTO
+        self._utility = NO_UTILITY  # preset chosen on the port step (not stored in the entry)
         self._key_text = ""
         self._auth_key_text = ""
         self._have_keys = False  # the meter step was filled in (a port retry skips it)
@@ -287,6 +336,7 @@ class SwissMeterConfigFlow(ConfigFlow, domain=DOMAIN):
                 return await self._async_port_chosen(port, user_input)
         schema = vol.Schema(
             {
+                vol.Optional(CONF_UTILITY, default=NO_UTILITY): _utility_selector(),
                 vol.Required(CONF_PORT): await _async_port_selector(self.hass),
                 vol.Required(CONF_SERIAL_FORMAT, default=SERIAL_FORMAT_AUTO): _format_selector(),
             }
@@ -313,6 +363,7 @@ class SwissMeterConfigFlow(ConfigFlow, domain=DOMAIN):
                 return await self._async_port_chosen(port, user_input)
         schema = vol.Schema(
             {
+                vol.Optional(CONF_UTILITY, default=NO_UTILITY): _utility_selector(),
                 vol.Required(CONF_PORT): selector.TextSelector(),
                 vol.Required(CONF_SERIAL_FORMAT, default=SERIAL_FORMAT_AUTO): _format_selector(),
             }
@@ -330,6 +381,14 @@ class SwissMeterConfigFlow(ConfigFlow, domain=DOMAIN):
         """Remember the port; retry the probe directly when the keys are already known."""
         self._port = port
         self._serial_format = user_input.get(CONF_SERIAL_FORMAT, SERIAL_FORMAT_AUTO)
+        preset = get_preset(user_input.get(CONF_UTILITY))
+        self._utility = preset.id if preset is not None else NO_UTILITY
+        if preset is not None:
+            # The preset fills what the user left open; an explicit choice always wins.
+            if self._serial_format == SERIAL_FORMAT_AUTO:
+                self._serial_format = preset.serial_format
+            if not self._have_keys:
+                self._model = preset.model
         if await self._async_port_in_use(port):
             self._errors = {CONF_PORT: ERROR_PORT_IN_USE}
             return await (
@@ -359,12 +418,13 @@ class SwissMeterConfigFlow(ConfigFlow, domain=DOMAIN):
                 vol.Optional(CONF_AUTHENTICATION_KEY): _key_selector(),
             }
         )
+        hint = await _async_utility_hint(self.hass, get_preset(self._utility))
         # Keys are never sent back to the browser; only the model is kept.
         return self.async_show_form(
             step_id=STEP_METER,
             data_schema=self.add_suggested_values_to_schema(schema, {CONF_MODEL: self._model}),
             errors=errors,
-            description_placeholders=self._placeholders(),
+            description_placeholders={**self._placeholders(), "utility_hint": hint},
         )
 
     async def async_step_confirm(
@@ -571,7 +631,11 @@ class SwissMeterConfigFlow(ConfigFlow, domain=DOMAIN):
     def _port_suggestion(self) -> dict[str, Any]:
         if not self._port:
             return {}
-        return {CONF_PORT: self._port, CONF_SERIAL_FORMAT: self._serial_format}
+        return {
+            CONF_PORT: self._port,
+            CONF_SERIAL_FORMAT: self._serial_format,
+            CONF_UTILITY: self._utility,
+        }
 
     async def _async_port_in_use(self, port: str) -> bool:
         """Another entry already reads this port (two readers would each get half the bytes)."""
@@ -639,22 +703,34 @@ class SwissMeterOptionsFlow(OptionsFlow):
         placeholders = {"scaler_error": ""}
         options: Mapping[str, Any] = self.config_entry.options
         if user_input is not None:
-            text = (user_input.get(CONF_SCALER_OVERRIDES) or "").strip()
+            # A client may leave the folded section out: it keeps what is stored.
+            stored = MeterOptions.from_mapping(options)
+            kept = {
+                CONF_VSE_MQTT: stored.vse_mqtt,
+                CONF_VSE_GROUP: stored.vse_group,
+                CONF_VSE_SOURCE: stored.vse_source,
+            }
+            flat = {**user_input, **kept, **user_input.get(SECTION_VSE, {})}
+            text = (flat.get(CONF_SCALER_OVERRIDES) or "").strip()
             try:
                 parse_scaler_overrides(text)
             except ValueError as err:
                 errors[CONF_SCALER_OVERRIDES] = ERROR_INVALID_SCALER
                 placeholders["scaler_error"] = str(err)
-            else:
+            errors.update(self._vse_errors(flat))
+            if not errors:
                 return self.async_create_entry(
                     data={
-                        CONF_MIN_INTERVAL: int(user_input[CONF_MIN_INTERVAL]),
+                        CONF_MIN_INTERVAL: int(flat[CONF_MIN_INTERVAL]),
                         CONF_SCALER_OVERRIDES: text,
-                        CONF_UNKNOWN_OBIS: bool(user_input[CONF_UNKNOWN_OBIS]),
-                        CONF_TIME_SOURCE: user_input[CONF_TIME_SOURCE],
+                        CONF_UNKNOWN_OBIS: bool(flat[CONF_UNKNOWN_OBIS]),
+                        CONF_TIME_SOURCE: flat[CONF_TIME_SOURCE],
+                        CONF_VSE_MQTT: bool(flat.get(CONF_VSE_MQTT, False)),
+                        CONF_VSE_GROUP: str(flat.get(CONF_VSE_GROUP) or "").strip(),
+                        CONF_VSE_SOURCE: str(flat.get(CONF_VSE_SOURCE) or "").strip(),
                     }
                 )
-            options = {**options, **user_input}
+            options = {**options, **flat}
         current = MeterOptions.from_mapping(options)
         schema = vol.Schema(
             {
@@ -688,8 +764,37 @@ class SwissMeterOptionsFlow(OptionsFlow):
                         mode=selector.SelectSelectorMode.LIST,
                     )
                 ),
+                # Off by default and for few users: folded away unless it is on.
+                vol.Optional(SECTION_VSE): section(
+                    vol.Schema(
+                        {
+                            vol.Required(
+                                CONF_VSE_MQTT, default=current.vse_mqtt
+                            ): selector.BooleanSelector(),
+                            vol.Optional(
+                                CONF_VSE_GROUP, default=current.vse_group
+                            ): selector.TextSelector(),
+                            vol.Optional(
+                                CONF_VSE_SOURCE,
+                                description={"suggested_value": current.vse_source},
+                            ): selector.TextSelector(),
+                        }
+                    ),
+                    {"collapsed": not current.vse_mqtt},
+                ),
             }
         )
         return self.async_show_form(
             step_id="init", data_schema=schema, errors=errors, description_placeholders=placeholders
         )
+
+    def _vse_errors(self, flat: Mapping[str, Any]) -> dict[str, str]:
+        """Topic levels must be valid; the output needs the MQTT integration set up."""
+        errors: dict[str, str] = {}
+        for field in (CONF_VSE_GROUP, CONF_VSE_SOURCE):
+            text = str(flat.get(field) or "").strip()
+            if text and not valid_topic_level(text):
+                errors["base"] = ERROR_INVALID_TOPIC
+        if flat.get(CONF_VSE_MQTT) and not self.hass.config_entries.async_entries("mqtt"):
+            errors["base"] = ERROR_MQTT_MISSING
+        return errors

@@ -43,6 +43,11 @@ from custom_components.swiss_meter_cii.const import (
 )
 from custom_components.swiss_meter_cii.decoder.models import MODEL_IDS
 from custom_components.swiss_meter_cii.link import SerialFormat, open_link
+from custom_components.swiss_meter_cii.options import (
+    CONF_VSE_GROUP,
+    CONF_VSE_MQTT,
+    CONF_VSE_SOURCE,
+)
 from custom_components.swiss_meter_cii.probe import PROBE_ERRORS, ProbeTimeouts
 from simulator import (
     DEFAULT_AUTH_KEY,
@@ -702,6 +707,7 @@ async def test_options(hass: HomeAssistant) -> None:
         CONF_SCALER_OVERRIDES: "1-0:32.7.0=-1, 31.7.0=-2",
         CONF_UNKNOWN_OBIS: False,
         CONF_TIME_SOURCE: "receive",
+        **VSE_OFF,
     }
 
 
@@ -727,7 +733,57 @@ async def test_options_defaults_and_invalid_scaler(hass: HomeAssistant) -> None:
         CONF_SCALER_OVERRIDES: "",
         CONF_UNKNOWN_OBIS: True,
         CONF_TIME_SOURCE: "meter",
+        **VSE_OFF,
     }
+
+
+VSE_OFF = {CONF_VSE_MQTT: False, CONF_VSE_GROUP: "building", CONF_VSE_SOURCE: ""}
+
+
+@pytest.mark.parametrize(
+    ("vse", "error"),
+    [
+        ({CONF_VSE_MQTT: True}, "mqtt_missing"),
+        ({CONF_VSE_MQTT: False, CONF_VSE_GROUP: "my house"}, "invalid_topic_level"),
+        ({CONF_VSE_MQTT: False, CONF_VSE_SOURCE: "a/b"}, "invalid_topic_level"),
+        ({CONF_VSE_MQTT: False, CONF_VSE_SOURCE: "#"}, "invalid_topic_level"),
+    ],
+)
+async def test_options_vse_output_refused(
+    hass: HomeAssistant, vse: dict[str, object], error: str
+) -> None:
+    """The VSE output needs MQTT set up, and group and source are single topic levels."""
+    entry = MockConfigEntry(domain=DOMAIN, unique_id="1", data={CONF_PORT: "/dev/ttyUSB0"})
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_MIN_INTERVAL: 0, "vse_output": vse}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": error}
+    assert not entry.options
+
+
+async def test_options_vse_output_with_mqtt(hass: HomeAssistant) -> None:
+    """With an MQTT entry the output can be turned on; the section is stored flat."""
+    MockConfigEntry(domain="mqtt", data={"broker": "127.0.0.1"}).add_to_hass(hass)
+    entry = MockConfigEntry(domain=DOMAIN, unique_id="1", data={CONF_PORT: "/dev/ttyUSB0"})
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    vse = {CONF_VSE_MQTT: True, CONF_VSE_GROUP: " house1 ", CONF_VSE_SOURCE: "garage"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_MIN_INTERVAL: 5, "vse_output": vse}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_VSE_MQTT] is True
+    assert entry.options[CONF_VSE_GROUP] == "house1"
+    assert entry.options[CONF_VSE_SOURCE] == "garage"
+    # The form opens again with the section unfolded and the stored values.
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    schema = result["data_schema"]
+    assert schema is not None
+    (vse_section,) = [v for k, v in schema.schema.items() if str(k) == "vse_output"]
+    assert vse_section.options == {"collapsed": False}
 
 
 # -- reconfigure -----------------------------------------------------------------------------
