@@ -21,6 +21,9 @@ import pytest
 from tests.reliability.secrets_guard import KeyLeakGuard, failure_message, suite_keys
 
 GUARD = KeyLeakGuard(suite_keys())
+# The HA test plugin turns SQLAlchemy's statement log on; the recorder's thread writes it while
+# a recorder test tears down, outside pytest's capture, as pages of SQL in the test output.
+logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
 _attributed = 0  # leaks already reported by a failing test phase
 # How Home Assistant words a report about an integration (frame.report_usage, the blocking
 # call detector, deprecated constants and helpers).

@@ -29,19 +29,53 @@ DASHBOARD_STRATEGY: Final = "swiss-meter-cii"
 
 @dataclass(slots=True)
 class FlowAnswers:
-    """Answers to the setup wizard, by step id: a menu choice (str) or form data (dict)."""
+    """Answers to a wizard, by step id: a menu choice (str) or form data (dict).
+
+    Form data may leave out the form's sections: each section the form has is sent with its
+    own defaults (HA 2026.x folds MQTT's rarer broker settings into a required section).
+    """
 
     steps: dict[str, str | dict[str, Any]]
 
-    def for_step(self, step_id: str, kind: str) -> str | dict[str, Any]:
+    def for_step(
+        self, step_id: str, kind: str, schema: Sequence[Mapping[str, Any]] = ()
+    ) -> str | dict[str, Any]:
         """Return the answer for one step, or fail naming the unexpected step."""
         try:
-            return self.steps[step_id]
+            answer = self.steps[step_id]
         except KeyError:
             raise BootstrapError(
                 f"the wizard showed {kind} step {step_id!r}, which the bootstrap has no answer"
                 f" for (known: {', '.join(self.steps)})"
             ) from None
+        if isinstance(answer, str):
+            return answer
+        sections = {  # what the UI sends for a section left folded: its initial values
+            str(field["name"]): {
+                str(inner["name"]): value
+                for inner in field.get("schema", ())
+                if (value := _initial_value(inner)) is not None
+            }
+            for field in schema
+            if field.get("type") == "expandable" and field.get("required")
+        }
+        return {**sections, **answer}
+
+
+def _initial_value(field: Mapping[str, Any]) -> Any:
+    """Return a form field's value before the user touches it, as the frontend fills it in."""
+    if "default" in field:
+        return field["default"]
+    if not field.get("required"):
+        return None
+    selector = field.get("selector") or {}
+    if "boolean" in selector:
+        return False
+    options = (selector.get("select") or {}).get("options") or []
+    if options:
+        first = options[0]
+        return first["value"] if isinstance(first, Mapping) else first
+    return None
 
 
 class HaClient:
@@ -204,6 +238,21 @@ class HaClient:
             )
         return created
 
+    def confirm_http_config(self) -> bool:
+        """Keep the http: settings of configuration.yaml; True when there was one to confirm.
+
+        Home Assistant 2026.x moves them into its storage as a trial that it reverts (to port
+        8123 on every interface) five minutes later unless the user confirms it, which the UI
+        asks for in a dialog. Older releases have no such command: nothing to do.
+        """
+        try:
+            self.ws({"type": "http/config/promote"})
+        except BootstrapError as err:
+            if "unknown_command" in str(err) or "not_allowed" in str(err):
+                return False  # before 2026.x, or nothing pending
+            raise
+        return True
+
     def remove_failed_onboarding_entries(self, settle: float = 3.0) -> list[str]:
         """Delete entries onboarding added that cannot load offline (e.g. google_translate).
 
@@ -279,7 +328,7 @@ class HaClient:
                             f"the wizard refused step {step!r}: {result['errors']}"
                             f" {result.get('description_placeholders') or ''}".rstrip()
                         )
-                    data = answers.for_step(step, kind)
+                    data = answers.for_step(step, kind, result.get("data_schema") or ())
                     submitted = step
                     result = self.request("POST", path, data if isinstance(data, dict) else {})
                 elif kind in ("progress", "external"):
@@ -291,6 +340,25 @@ class HaClient:
             with contextlib.suppress(Exception):
                 self.request("DELETE", path, timeout=5)
             raise
+
+    def run_options_flow(self, entry_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Submit an entry's options form once (the way the UI does) and return the result."""
+        base = "/api/config/config_entries/options/flow"
+        form = self.request("POST", base, {"handler": entry_id})
+        if form.get("type") != "form":
+            raise BootstrapError(f"the options flow showed {form.get('type')!r}, not a form")
+        result = self.request("POST", f"{base}/{form['flow_id']}", dict(data))
+        if result.get("type") != "create_entry":
+            raise BootstrapError(f"the options form was refused: {result.get('errors')}")
+        return dict(result)
+
+    def call_service(
+        self, domain: str, service: str, data: Mapping[str, Any], *, response: bool = False
+    ) -> Any:
+        """Call an action over REST; with `response`, return its service response."""
+        path = f"/api/services/{domain}/{service}" + ("?return_response" if response else "")
+        result = self.request("POST", path, dict(data))
+        return result["service_response"] if response else result
 
     def states(self) -> list[dict[str, Any]]:
         """All entity states."""

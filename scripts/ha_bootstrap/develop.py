@@ -131,6 +131,8 @@ def develop(argv: Sequence[str] | None = None) -> int:
         if client.onboard(DEV_USERNAME, DEV_PASSWORD):
             _say(f"develop: onboarding done, owner {DEV_USERNAME!r} created")
         client.wait_until_running(180)
+        if client.confirm_http_config():
+            _say("develop: confirmed the HTTP settings of configuration.yaml (HA 2026+ asks)")
         if removed := client.remove_failed_onboarding_entries(settle=3.0 if first_run else 0):
             _say(f"develop: removed onboarding entries that need the internet: {removed}")
         entry, created = ensure_entry(client, meter, log=_say)

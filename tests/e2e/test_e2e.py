@@ -1,18 +1,18 @@
-"""End to end: simulated E450 -> real `hass` process -> REST wizard -> sensors -> Energy dashboard.
+"""End to end: simulated E450 with gas and water meters -> real `hass` -> wizard -> sensors.
 
 Unit and integration tests run Home Assistant inside pytest with mocks around it; this test is
 what a user does: a separate `hass` process with its own configuration folder, onboarding and
-the setup wizard over the REST API against scripts/simulate_meter on loopback. The simulator is
-deterministic for a seed and start time, so the values Home Assistant shows are compared with
-the pushes an in-process twin of the simulator produces. The bootstrap is the same module
-scripts/develop uses (scripts/_ha_bootstrap.py). Marked `e2e`; it runs in the normal suite.
+the setup wizard over the REST API against scripts/simulate_meter on loopback (home.py). The
+values Home Assistant shows are compared with the pushes of an in-process twin of the
+simulator; the gas and water meters the E450 relays must be devices of their own that the
+Energy dashboard accepts. Marked `e2e`; it runs in the normal suite.
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 import json
 import math
@@ -23,34 +23,24 @@ from typing import Any
 
 import pytest
 
-from scripts._ha_bootstrap import (
-    DOMAIN,
-    BootstrapError,
-    HaClient,
-    HaConfig,
-    free_port,
+from scripts.ha_bootstrap.client import HaClient
+from scripts.ha_bootstrap.errors import BootstrapError
+from scripts.ha_bootstrap.meter import (
     grid_flows,
     grid_sensors,
-    hass_process,
-    missing_requirements,
     obis_of_unique_id,
-    prepare_config_dir,
     simulator_meter_setup,
-    simulator_process,
-    start_simulator,
 )
-from simulator.meter import DEFAULT_AUTH_KEY, DEFAULT_KEY, MeterSimulator
-from simulator.profiles import Expected, Value
+from simulator.meter import DEFAULT_AUTH_KEY, DEFAULT_KEY
+from simulator.profiles import Value
+
+from .home import INTERVAL, Home, Twin, integration_problems, running_home
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
-PROFILE = "e450"
-SEED = 11
-INTERVAL = 1.0  # seconds between pushes, real and simulated
-TWIN_PUSHES = 400  # pushes of the in-process twin to compare against (covers 400 s)
 STANDARD_LIST = 28  # values of the Swiss CIP list the E450 pushes
-USERNAME = "e2e"
-PASSWORD = "e2e-password"
+SUBMETER_VALUES = 8  # per channel: device type, serial, reading, reading time
+GAS, WATER = "0-1:24.2.1.255", "0-2:24.2.1.255"
 
 # HA unit -> (simulator unit, factor): the integration suggests kWh/kvarh for energy registers.
 UNIT_FACTORS: dict[str | None, tuple[str | None, Decimal]] = {
@@ -62,6 +52,7 @@ UNIT_FACTORS: dict[str | None, tuple[str | None, Decimal]] = {
     "var": ("var", Decimal(1)),
     "V": ("V", Decimal(1)),
     "A": ("A", Decimal(1)),
+    "m³": ("m³", Decimal(1)),
     None: (None, Decimal(1)),
 }
 # Simulator unit -> (device classes, state class, HA units) a correct sensor has. Reactive
@@ -73,25 +64,13 @@ KINDS: dict[str | None, tuple[set[str | None], str, set[str | None]]] = {
     "var": ({"reactive_power"}, "measurement", {"var"}),
     "V": ({"voltage"}, "measurement", {"V"}),
     "A": ({"current"}, "measurement", {"A"}),
-    None: ({"power_factor"}, "measurement", {None}),
+    None: ({"power_factor", None}, "measurement", {None}),
 }
+# The sub-meter readings: the device class follows the medium the meter relays.
+SUBMETER_CLASSES = {GAS: "gas", WATER: "water"}
 # Issues the Energy dashboard may raise right after start: statistics are compiled every
 # 5 minutes, so none exist yet for a sensor that is seconds old.
 EXPECTED_ENERGY_ISSUES = {"statistics_not_defined"}
-
-
-class Twin:
-    """The simulator's pushes, regenerated in-process from the same profile, seed and start."""
-
-    def __init__(self, start: datetime) -> None:
-        sim = MeterSimulator(
-            PROFILE, key=DEFAULT_KEY, auth_key=DEFAULT_AUTH_KEY, seed=SEED, start=start
-        )
-        self.meter_number = sim.meter_number
-        self.pushes: list[Expected] = []
-        for _ in range(TWIN_PUSHES):
-            sim.next_push(elapsed=INTERVAL)
-            self.pushes.append(dict(sim.last_values))
 
 
 def _as_decimal(text: str) -> Decimal | None:
@@ -210,74 +189,37 @@ def _wait_for_sensors(
 
 
 def test_simulated_e450_end_to_end(socket_enabled: None, tmp_path: Path) -> None:
-    """Onboard, add the meter through the wizard, check sensors, diagnostics and Energy."""
-    assert not missing_requirements(), "run scripts/setup: hass runs with --skip-pip"
-    start = datetime.now(UTC).replace(microsecond=0)
-    twin = Twin(start)
-    config_dir = tmp_path / "config"
-    ha_port = free_port()
-    prepare_config_dir(
-        config_dir,
-        HaConfig(
-            http_port=ha_port,
-            name="e2e",
-            log_default="warning",
-            log_levels={f"custom_components.{DOMAIN}": "debug"},
-        ),
-    )
-    sim = simulator_process(
-        0,
-        tmp_path / "simulator.log",
-        interval=INTERVAL,
-        profile=PROFILE,
-        extra_args=["--seed", str(SEED), "--start", start.isoformat()],
-    )
-    hass = hass_process(config_dir, tmp_path / "hass-console.log")
-    client = HaClient(f"http://127.0.0.1:{ha_port}")
-    began = time.monotonic()
-    try:
-        url = start_simulator(sim)
-        hass.start()
-        client.wait_until_up(hass, 90)
-        assert client.onboard(USERNAME, PASSWORD), "a fresh config folder must create the owner"
-        client.wait_until_running(60)
+    """Onboard, add the meter through the wizard, check sensors, devices, diagnostics, Energy."""
+    with running_home(tmp_path) as home:
+        client = home.client
         onboarding = client.request("GET", "/api/onboarding", auth=False)
         assert all(step["done"] for step in onboarding), onboarding
-
-        meter = simulator_meter_setup(url, PROFILE)
-        steps: list[tuple[str, str]] = []
-        result = client.run_config_flow(
-            meter.answers(), timeout=60, on_step=lambda kind, step: steps.append((kind, step))
-        )
+        steps = home.wizard_steps
         assert [s for _, s in steps][:3] == ["user", "network", "meter"], steps
         assert any(kind == "progress" for kind, _ in steps), f"no live check: {steps}"
-        entry = result["result"]
-        entry_id = entry["entry_id"]
-        assert twin.meter_number in entry["title"], entry["title"]
+        assert home.twin.meter_number in home.entry["title"], home.entry["title"]
         assert len(client.entries()) == 1
 
-        wanted = set(twin.pushes[0])
-        assert len(wanted) == STANDARD_LIST
-        registry, states = _wait_for_sensors(client, entry_id, wanted, timeout=30)
-        _check_sensors(registry, states, twin)
-        _check_values_follow_the_simulator(client, entry_id, registry, twin)
-        _check_diagnostics(client, entry_id)
+        wanted = set(home.twin.pushes[0])
+        assert len(wanted) == STANDARD_LIST + SUBMETER_VALUES
+        registry, states = _wait_for_sensors(client, home.entry_id, wanted, timeout=30)
+        _check_sensors(registry, states, home.twin)
+        _check_values_follow_the_simulator(client, registry, home.twin)
+        _check_submeter_devices(client, home, registry)
+        _check_diagnostics(client, home.entry_id)
         _check_energy_dashboard(client, registry)
-        _check_no_integration_errors(config_dir)
+        assert not integration_problems(home.config_dir)
         # A second wizard run for the same meter must not create a duplicate entry.
+        port = _port_of(home)
         with pytest.raises(BootstrapError, match="already_configured|port_in_use"):
-            client.run_config_flow(meter.answers(), timeout=60)
+            client.run_config_flow(simulator_meter_setup(port, "e450").answers(), timeout=60)
         assert len(client.entries()) == 1
-        assert time.monotonic() - began < 120, "end-to-end run took unusually long"
-    except BaseException:
-        print(f"--- home-assistant.log (tail)\n{_tail(config_dir / 'home-assistant.log')}")
-        print(f"--- simulator\n{sim.tail(10)}")
-        raise
-    finally:
-        hass.stop(timeout=30)
-        sim.stop(timeout=10)
-    assert hass.poll() is not None
-    assert sim.poll() is not None
+        assert time.monotonic() - home.started < 120, "end-to-end run took unusually long"
+
+
+def _port_of(home: Home) -> str:
+    """The socket:// URL the entry reads (diagnostics redact keys, not the port)."""
+    return str(home.client.diagnostics(home.entry_id)["data"]["entry"]["data"]["port"])
 
 
 def _check_sensors(
@@ -296,9 +238,15 @@ def _check_sensors(
             continue
         attrs = states[obis]["attributes"]
         where = f"{obis} ({entity['entity_id']}): {attrs}"
-        if isinstance(value, str):
+        if isinstance(value, str) or entity["entity_category"] == "diagnostic":
+            # Texts, and identifiers such as a sub-meter's device type: no statistics.
             assert "state_class" not in attrs, where
             assert "unit_of_measurement" not in attrs, where
+            continue
+        if obis in SUBMETER_CLASSES:
+            assert attrs.get("device_class") == SUBMETER_CLASSES[obis], where
+            assert attrs.get("state_class") == "total_increasing", where
+            assert attrs.get("unit_of_measurement") == "m³", where
             continue
         device_classes, state_class, units = KINDS[unit]
         assert attrs.get("device_class") in device_classes, where
@@ -309,7 +257,7 @@ def _check_sensors(
 
 
 def _check_values_follow_the_simulator(
-    client: HaClient, entry_id: str, registry: Mapping[str, Mapping[str, Any]], twin: Twin
+    client: HaClient, registry: Mapping[str, Mapping[str, Any]], twin: Twin
 ) -> None:
     """All values of one /api/states snapshot equal one push of the twin, and they move on."""
     enabled = {o: e["entity_id"] for o, e in registry.items() if e["disabled_by"] is None}
@@ -337,45 +285,42 @@ def _check_diagnostics(client: HaClient, entry_id: str) -> None:
     _assert_no_key(diagnostics, {"encryption key": DEFAULT_KEY, "GAK": DEFAULT_AUTH_KEY})
 
 
+def _check_submeter_devices(
+    client: HaClient, home: Home, registry: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """The meter and its gas and water meters: three devices, the two linked to the first."""
+    (devices,) = client.ws({"type": "config/device_registry/list"})
+    ours = {d["id"]: d for d in devices if home.entry_id in d.get("config_entries", [])}
+    assert len(ours) == 3, [d["name"] for d in ours.values()]
+    meter = next(d for d in ours.values() if d["via_device_id"] is None)
+    assert home.twin.meter_number in meter["name"], meter
+    for obis, medium in ((GAS, "Gas"), (WATER, "Water")):
+        device = ours[registry[obis]["device_id"]]
+        assert device["via_device_id"] == meter["id"], device
+        assert device["name"] == f"{medium} meter", device
+        assert device["serial_number"] == home.twin.pushes[0][obis.replace("24.2.1", "96.1.0")][0]
+
+
 def _check_energy_dashboard(client: HaClient, registry: Mapping[str, Mapping[str, Any]]) -> None:
-    """Import 1-1:1.8.0 and export 1-1:2.8.0 as the grid source pass the dashboard's checks."""
+    """The grid source (1-1:1.8.0 / 2.8.0), gas and water sources pass the dashboard's checks."""
     entities = {o: str(e["entity_id"]) for o, e in registry.items() if e["disabled_by"] is None}
     imports, exports = grid_sensors(entities)
     assert imports == [entities["1-1:1.8.0.255"]]
     assert exports == [entities["1-1:2.8.0.255"]]
-    client.save_grid_prefs(imports, exports)
+    gas, water = entities[GAS], entities[WATER]
+    client.save_energy_prefs(imports, exports, gas=[gas], water=[water])
     prefs = client.energy_prefs()
     assert prefs is not None
     assert grid_flows(prefs) == (imports, exports), prefs
+    saved = {s["type"]: s.get("stat_energy_from") for s in prefs["energy_sources"]}
+    assert saved["gas"] == gas, prefs
+    assert saved["water"] == water, prefs
     validation = client.validate_energy()
-    (issues,) = validation["energy_sources"]
-    unexpected = [i for i in issues if i["type"] not in EXPECTED_ENERGY_ISSUES]
-    assert not unexpected, f"Energy dashboard issues: {unexpected}"
-    for issue in issues:  # statistics_not_defined may only be about our two sensors
-        affected = {entity for entity, _detail in issue["affected_entities"]}
-        assert affected <= {*imports, *exports}, issue
+    everything = {*imports, *exports, gas, water}
+    for issues in validation["energy_sources"]:
+        unexpected = [i for i in issues if i["type"] not in EXPECTED_ENERGY_ISSUES]
+        assert not unexpected, f"Energy dashboard issues: {unexpected}"
+        for issue in issues:  # statistics_not_defined may only be about our sensors
+            affected = {entity for entity, _detail in issue["affected_entities"]}
+            assert affected <= everything, issue
     assert not any(validation["device_consumption"]), validation
-
-
-# The one warning every custom integration gets from the loader.
-_LOADER_NOTICE = f"We found a custom integration {DOMAIN} which has not been tested"
-
-
-def _check_no_integration_errors(config_dir: Path) -> None:
-    """No error, and no warning naming the integration (deprecations, blocking calls)."""
-    log = (config_dir / "home-assistant.log").read_text(encoding="utf-8", errors="replace")
-    bad = [
-        line
-        for line in log.splitlines()
-        if any(level in line for level in (" ERROR ", " CRITICAL ", " WARNING "))
-        and DOMAIN in line
-        and _LOADER_NOTICE not in line
-    ]
-    assert not bad, "\n".join(bad)
-
-
-def _tail(path: Path, lines: int = 60) -> str:
-    try:
-        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"

@@ -273,3 +273,15 @@ async def test_network_port_in_use_with_a_preset(hass: HomeAssistant) -> None:
     fields = {k: k.description for k in schema.schema if k in (CONF_UTILITY, CONF_SERIAL_FORMAT)}
     suggested = {str(k): (d or {}).get("suggested_value") for k, d in fields.items()}
     assert suggested == {CONF_UTILITY: "netz_noe", CONF_SERIAL_FORMAT: "2400_8E1"}
+
+
+async def test_an_operator_without_dlms_is_told(hass: HomeAssistant) -> None:
+    """Linz Netz meters send MEP or wireless M-Bus: the hint says it cannot be read, nothing else."""
+    result = await _port_step(
+        hass, "serial", {CONF_UTILITY: "linz_netz", CONF_PORT: "/dev/ttyUSB5"}
+    )
+    model, hint = _meter_form(result)
+    assert model == "auto"
+    assert "Linz Netz" in hint
+    assert "cannot read them" in hint
+    assert "key" not in hint  # where to order a key would only mislead
