@@ -13,7 +13,7 @@ def test_dashboard_module_under_node() -> None:
     node = shutil.which("node")
     assert node, "node is missing: run scripts/setup --test-tools"
     result = subprocess.run(
-        [node, "--test", str(HERE / "dashboard.test.mjs")],
+        [node, "--test", "--test-reporter=tap", str(HERE / "dashboard.test.mjs")],
         capture_output=True,
         text=True,
         timeout=120,
