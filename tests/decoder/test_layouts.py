@@ -17,11 +17,11 @@ from custom_components.swiss_meter_cii.decoder import Push, decode_capture
 from custom_components.swiss_meter_cii.decoder.apdu import parse_data_notification
 from custom_components.swiss_meter_cii.decoder.errors import DecodeError, ErrorKind
 from custom_components.swiss_meter_cii.decoder.layouts import LayoutDecoder, LayoutResult
+from custom_components.swiss_meter_cii.decoder.obis import Obis
 from custom_components.swiss_meter_cii.decoder.values import (
     BitString,
     CosemDateTime,
     DlmsEnum,
-    str_to_obis,
 )
 
 ZURICH = ZoneInfo("Europe/Zurich")
@@ -367,7 +367,7 @@ def test_zmf100_is_broken_before_the_layout_step() -> None:
 
 
 def ln(text: str) -> bytes:
-    return str_to_obis(text)
+    return Obis.parse(text).to_bytes()
 
 
 def su(scaler: int, unit: int) -> tuple[int, DlmsEnum]:

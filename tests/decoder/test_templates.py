@@ -9,6 +9,7 @@ import pytest
 from custom_components.swiss_meter_cii.decoder.catalogue import describe
 from custom_components.swiss_meter_cii.decoder.errors import DecodeError, ErrorKind
 from custom_components.swiss_meter_cii.decoder.layouts import LayoutDecoder
+from custom_components.swiss_meter_cii.decoder.obis import Obis
 from custom_components.swiss_meter_cii.decoder.templates import (
     TEMPLATES,
     Field,
@@ -20,12 +21,11 @@ from custom_components.swiss_meter_cii.decoder.templates import (
 from custom_components.swiss_meter_cii.decoder.values import (
     CosemDateTime,
     DlmsEnum,
-    str_to_obis,
 )
 
 from .test_layouts import vector_bodies
 
-SETUP = str_to_obis("0-6:25.9.0")
+SETUP = Obis.parse("0-6:25.9.0").to_bytes()
 CLOCK = bytes.fromhex("07E40119060E000AFF800000")
 
 
@@ -210,5 +210,10 @@ def test_field_shapes() -> None:
     assert field_accepts(listed, b"KFM_001", "KFM_001")
     assert not field_accepts(listed, b"KFM_002", "KFM_001")
     setup = Field(FieldKind.PUSH_SETUP)
-    assert field_accepts(setup, str_to_obis("0-1:25.9.0"))
-    assert not field_accepts(setup, str_to_obis("0-0:1.0.0"))
+    assert field_accepts(setup, _ln("0-1:25.9.0"))
+    assert not field_accepts(setup, _ln("0-0:1.0.0"))
+
+
+def _ln(text: str) -> bytes:
+    """The 6-byte logical name of a code."""
+    return Obis.parse(text).to_bytes()

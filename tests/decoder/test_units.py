@@ -20,9 +20,9 @@ from homeassistant.const import (
 )
 import pytest
 
+from custom_components.swiss_meter_cii.decoder.catalogue import describe
 from custom_components.swiss_meter_cii.decoder.units import (
     DLMS_UNITS,
-    default_unit,
     unit_from_dlms,
 )
 from custom_components.swiss_meter_cii.decoder.values import DlmsEnum
@@ -97,4 +97,5 @@ def test_table_has_only_strings_or_none() -> None:
     ],
 )
 def test_default_unit_per_code(obis: str, unit: str | None) -> None:
-    assert default_unit(obis) == unit
+    """The unit to assume when a push carries none comes from the catalogue."""
+    assert describe(obis).unit == unit

@@ -22,6 +22,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Final
 
+from .obis import VALUE_ATTRIBUTE, Obis
 from .units import (
     AMPERE,
     DEGREE,
@@ -37,15 +38,9 @@ from .units import (
 
 LANGUAGES: Final = ("en", "de", "fr", "it")
 MBUS_CHANNELS: Final = 4  # M-Bus channels an IDIS / DSMR meter relays (B group 1..4)
-# A reading of an attribute other than the value (attribute 2) is keyed "A-B:C.D.E.F/N",
-# e.g. the capture time (attribute 5) of an M-Bus value (docs/protocol.md, "M-Bus sub-meters").
-ATTRIBUTE_SEPARATOR: Final = "/"
+# The capture time of an extended register (class 4), read as its own reading keyed
+# "A-B:C.D.E.F/5" (obis.py; docs/protocol.md, "M-Bus sub-meters").
 CAPTURE_TIME_ATTRIBUTE: Final = 5
-
-
-def attribute_key(obis: str, attribute: int) -> str:
-    """Key of one attribute's reading: the plain code for the value, 'code/N' otherwise."""
-    return obis if attribute == 2 else f"{obis}{ATTRIBUTE_SEPARATOR}{attribute}"
 
 
 class Quantity(StrEnum):
@@ -621,35 +616,6 @@ def _generic(a: int, c: int, d: int, label: str) -> _Resolved:
     return key, holders, unit, quantity, False
 
 
-def _split_attribute(key: str) -> tuple[str, int]:
-    """'code/N' -> (code, N); a plain code is its value, attribute 2."""
-    obis, sep, attribute = key.strip().partition(ATTRIBUTE_SEPARATOR)
-    if not sep:
-        return obis, 2
-    if not attribute.isdigit() or not 0 < int(attribute) <= 255:
-        raise ValueError(f"not an attribute number after '/': {key!r}")
-    return obis, int(attribute)
-
-
-def _parse(obis: str) -> tuple[int, int, int, int, int, int]:
-    """'A-B:C.D.E.F' or 'A-B:C.D.E' -> six ints 0..255; ValueError otherwise."""
-    ab, sep, cdef = obis.strip().partition(":")
-    a, dash, b = ab.partition("-")
-    parts = cdef.split(".")
-    if not sep or not dash or len(parts) not in (3, 4):
-        raise ValueError(f"not an OBIS code 'A-B:C.D.E.F': {obis!r}")
-    try:
-        numbers = [int(a), int(b), *(int(p) for p in parts)]
-    except ValueError:
-        raise ValueError(f"not an OBIS code 'A-B:C.D.E.F': {obis!r}") from None
-    if len(numbers) == 5:
-        numbers.append(255)
-    if any(not 0 <= n <= 255 for n in numbers):
-        raise ValueError(f"OBIS value groups must be 0..255: {obis!r}")
-    a_, b_, c_, d_, e_, f_ = numbers
-    return a_, b_, c_, d_, e_, f_
-
-
 def _render(key: str, holders: Mapping[str, str]) -> Mapping[str, str]:
     """Names of one code in every language (templates with their placeholders filled)."""
     return MappingProxyType(
@@ -663,23 +629,21 @@ def describe(obis: str) -> ObisInfo:
 
     Cached: the layouts call it once per code and push setup, never per push.
     """
-    code, attribute = _split_attribute(obis)
-    a, b, c, d, e, f = _parse(code)
+    code = Obis.parse(obis)
+    a, b, c, d, e, attribute = code.a, code.b, code.c, code.d, code.e, code.attribute
     resolved: _Resolved | None = None
-    if attribute != 2:
+    if attribute != VALUE_ATTRIBUTE:
         if attribute == CAPTURE_TIME_ATTRIBUTE and a == 0 and c == 24 and d == 2 and e == 1:
             resolved = "mbus_capture_time", {"channel": str(b)}, None, Quantity.TIMESTAMP, True
     elif a in (0, 1):
         resolved = _general(a, b, c, d, e)
-    if resolved is None and a == 1 and attribute == 2:
+    if resolved is None and a == 1 and attribute == VALUE_ATTRIBUTE:
         resolved = _electricity(c, d, e)
     if resolved is None:
-        label = f"{a}-{b}:{c}.{d}.{e}" if f == 255 else f"{a}-{b}:{c}.{d}.{e}.{f}"
-        if attribute == 2:
-            resolved = _generic(a, c, d, label)
+        if attribute == VALUE_ATTRIBUTE:
+            resolved = _generic(a, c, d, code.label)
         else:  # another attribute of an unknown code: no meaning from C/D
-            holders = {"obis": attribute_key(label, attribute)}
-            resolved = "generic_value", holders, None, Quantity.OTHER, False
+            resolved = "generic_value", {"obis": code.label}, None, Quantity.OTHER, False
     key, holders, unit, quantity, known = resolved
     return ObisInfo(
         translation_key=key,

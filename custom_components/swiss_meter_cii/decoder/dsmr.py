@@ -14,9 +14,10 @@ from datetime import datetime, tzinfo
 from decimal import Decimal
 import re
 
-from .catalogue import CAPTURE_TIME_ATTRIBUTE, attribute_key
+from .catalogue import CAPTURE_TIME_ATTRIBUTE
 from .crc import crc16_arc
 from .errors import DecodeError, ErrorKind
+from .obis import TEXT_CODE_PATTERN, Obis, attribute_key
 from .push import Reading
 
 START = 0x2F  # '/'
@@ -26,7 +27,7 @@ _TEXT_BAD = re.compile(rb"[^\x20-\x7e\r\n]")  # anything but printable ASCII and
 # ("!B9F" for 0x0B9F, docs/protocol.md, "DSMR P1"), so one to four digits are accepted.
 _CRC = re.compile(rb"[0-9A-Fa-f]{1,4}")
 _HEX_DIGITS = frozenset(b"0123456789ABCDEFabcdef")
-_LINE = re.compile(r"(\d{1,3})-(\d{1,3}):(\d{1,3})\.(\d{1,3})\.(\d{1,3})((?:\([^()]*\))+)")
+_LINE = re.compile(rf"({TEXT_CODE_PATTERN})((?:\([^()]*\))+)")
 _GROUP = re.compile(r"\(([^()]*)\)")
 _STAMP = re.compile(r"(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})([SW])")
 _INT = re.compile(r"[+-]?\d+")
@@ -173,13 +174,14 @@ def parse_telegram(data: bytes, *, local_tz: tzinfo) -> DsmrTelegram:
         match = _LINE.fullmatch(line.strip())
         if match is None:
             continue
-        a, b, c, d, e = (int(match.group(i)) for i in range(1, 6))
-        if max(a, b, c, d, e) > 255:
+        try:
+            code = Obis.parse(match.group(1))
+        except ValueError:  # a value group above 255: not a code
             continue
-        groups = _GROUP.findall(match.group(6))
-        obis = f"{a}-{b}:{c}.{d}.{e}.255"
-        values[obis] = _line_reading(groups, c, d, local_tz)
-        if a == 0 and c == 24 and d == 2 and len(groups) == 2:
+        groups = _GROUP.findall(match.group(2))
+        obis = code.key
+        values[obis] = _line_reading(groups, code.c, code.d, local_tz)
+        if code.a == 0 and code.c == 24 and code.d == 2 and len(groups) == 2:
             # M-Bus value `(capture time)(value*unit)`: the time is its own reading,
             # keyed like a pushed attribute 5 (docs/protocol.md, "M-Bus sub-meters").
             stamp = _timestamp(groups[0], local_tz)

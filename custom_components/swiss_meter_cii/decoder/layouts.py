@@ -27,10 +27,11 @@ from functools import lru_cache
 from typing import Final, TypeIs
 from zoneinfo import ZoneInfo
 
-from .catalogue import CAPTURE_TIME_ATTRIBUTE, Quantity, attribute_key, describe
+from .catalogue import CAPTURE_TIME_ATTRIBUTE, Quantity, describe
 from .errors import DecodeError, ErrorKind
 from .explain import signature
 from .models import AUTO, MODEL_IDS
+from .obis import attribute_key, key_of
 from .push import Reading, Value
 from .scaling import (
     default_scaler,
@@ -51,7 +52,6 @@ from .values import (
     CosemTime,
     DlmsEnum,
     Long64,
-    obis_to_str,
 )
 
 DEFAULT_TZ: Final = ZoneInfo("Europe/Zurich")
@@ -354,7 +354,7 @@ class LayoutDecoder:
         if name is None:
             if len(self._names) >= _SLOT_CACHE_MAX:
                 self._names.clear()
-            name = self._names[raw] = obis_to_str(raw)
+            name = self._names[raw] = key_of(raw)
         return name
 
     def _slot(

@@ -24,6 +24,7 @@ from typing import Final
 
 from .catalogue import Quantity
 from .models import MODELS
+from .obis import read_spelling
 
 # Scalers seen in the sources range from -3 to +3; allow headroom, refuse nonsense.
 MIN_OVERRIDE: Final = -12
@@ -172,27 +173,20 @@ def scale_float(raw: float, scaler: int) -> float | int | Decimal:
     return value
 
 
-_KEY_FULL = re.compile(r"^(\d{1,3})-(\d{1,3}):(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\.(\d{1,3}))?$")
-_KEY_DOTTED = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
-_KEY_SHORT = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
 _ITEM_SPLIT = re.compile(r"[,;\n]+")
 
 
 def _override_key(text: str) -> str:
-    """Canonical key: 'A-B:C.D.E.F', 'A-B:C.D.E' or 'C.D.E'; ValueError if malformed."""
-    for pattern in (_KEY_FULL, _KEY_DOTTED, _KEY_SHORT):
-        match = pattern.match(text)
-        if match is None:
-            continue
-        groups = [int(g) for g in match.groups() if g is not None]
-        if any(g > 255 for g in groups):
-            raise ValueError(f"OBIS value groups are 0..255: {text!r}")
-        if len(groups) == 3:
-            return "{}.{}.{}".format(*groups)
-        if len(groups) == 5:
-            return "{}-{}:{}.{}.{}".format(*groups)
-        return "{}-{}:{}.{}.{}.{}".format(*groups)
-    raise ValueError(f"not an OBIS code (use A-B:C.D.E.F, A-B:C.D.E or C.D.E): {text!r}")
+    """Canonical key: 'A-B:C.D.E.F', 'A-B:C.D.E' (any F) or 'C.D.E' (any A, B and F)."""
+    spelling = read_spelling(text)
+    if spelling.attribute is not None:
+        raise ValueError(f"a scaler correction names a code, not an attribute: {text!r}")
+    cde = f"{spelling.c}.{spelling.d}.{spelling.e}"
+    if spelling.a is None or spelling.b is None:
+        return cde
+    if spelling.f is None:
+        return f"{spelling.a}-{spelling.b}:{cde}"
+    return f"{spelling.a}-{spelling.b}:{cde}.{spelling.f}"
 
 
 def parse_scaler_overrides(text: str) -> dict[str, int]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final
 
-from .catalogue import CAPTURE_TIME_ATTRIBUTE, MBUS_CHANNELS, attribute_key
+from .catalogue import CAPTURE_TIME_ATTRIBUTE, MBUS_CHANNELS
+from .obis import attribute_key
 
 
 class Medium(StrEnum):

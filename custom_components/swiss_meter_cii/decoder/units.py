@@ -111,11 +111,3 @@ def unit_from_dlms(code: int) -> str | None:
     user the value itself.
     """
     return DLMS_UNITS.get(int(code))
-
-
-def default_unit(obis: str) -> str | None:
-    """Return the unit to assume when the push carries none (from the OBIS catalogue)."""
-    # Imported here: the catalogue itself imports the unit symbols above.
-    from .catalogue import describe
-
-    return describe(obis).unit

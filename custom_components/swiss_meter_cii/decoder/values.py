@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from functools import lru_cache
 import struct
 
 NOT_SPECIFIED_DEVIATION = -0x8000  # 0x8000 read as signed 16 bit
@@ -177,20 +176,3 @@ class CosemDateTime:
             )
         except ValueError:
             return None
-
-
-@lru_cache(maxsize=4096)
-def obis_to_str(raw: bytes) -> str:
-    """6-byte logical name -> 'A-B:C.D.E.F' (the key format of every value); cached."""
-    a, b, c, d, e, f = raw
-    return f"{a}-{b}:{c}.{d}.{e}.{f}"
-
-
-def str_to_obis(text: str) -> bytes:
-    """'A-B:C.D.E.F' (or 'A-B:C.D.E', F=255) -> 6 bytes."""
-    ab, _, cdef = text.partition(":")
-    a, _, b = ab.partition("-")
-    parts = [int(a), int(b), *(int(p) for p in cdef.split("."))]
-    if len(parts) == 5:
-        parts.append(255)
-    return bytes(parts)
