@@ -8,7 +8,7 @@ from hypothesis import given, strategies as st
 import pytest
 
 from custom_components.swiss_meter_cii.decoder.catalogue import Quantity
-from custom_components.swiss_meter_cii.decoder.models import MODEL_IDS, MODELS
+from custom_components.swiss_meter_cii.decoder.models import MODELS
 from custom_components.swiss_meter_cii.decoder.scaling import (
     DEFAULT_SCALERS,
     default_scaler,
@@ -16,7 +16,6 @@ from custom_components.swiss_meter_cii.decoder.scaling import (
     override_for,
     parse_scaler_overrides,
     plausible_scaler,
-    resolve_model,
     scale,
     scale_float,
 )
@@ -83,31 +82,6 @@ def test_per_model_defaults_from_the_sources() -> None:
 def test_every_model_has_a_profile() -> None:
     for model in MODELS:
         assert model in DEFAULT_SCALERS
-
-
-@pytest.mark.parametrize(
-    ("model", "flag", "expected"),
-    [
-        ("auto", "ISK", ("iskra_am550", "iskra_am550")),
-        ("auto", "SAG", ("sagemcom_t210d", "sagemcom_t210d")),
-        ("auto", "LGZ", ("auto", "lgz")),
-        ("auto", "KFM", ("auto", "kfm")),
-        ("auto", "SMS", ("auto", "sms")),
-        ("auto", "XYZ", ("auto", "generic")),
-        ("auto", None, ("auto", "generic")),
-        ("lg_e570", "LGZ", ("lg_e570", "lg_e570")),
-        ("lg_e360", None, ("lg_e360", "lg_e360")),
-    ],
-)
-def test_resolve_model(model: str, flag: str | None, expected: tuple[str, str]) -> None:
-    assert resolve_model(model, flag) == expected
-
-
-def test_every_model_id_resolves() -> None:
-    for model in MODEL_IDS:
-        resolved, profile = resolve_model(model, None)
-        assert resolved == model
-        assert profile in DEFAULT_SCALERS
 
 
 @pytest.mark.parametrize(

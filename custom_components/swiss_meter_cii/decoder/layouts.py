@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from .catalogue import CAPTURE_TIME_ATTRIBUTE, Quantity, describe
 from .errors import DecodeError, ErrorKind
 from .explain import signature
+from .identity import flag_of, resolve
 from .models import AUTO, MODEL_IDS
 from .obis import attribute_key, key_of
 from .push import Reading, Value
@@ -39,7 +40,6 @@ from .scaling import (
     normalize_overrides,
     override_for,
     plausible_scaler,
-    resolve_model,
     scale,
     scale_float,
 )
@@ -253,17 +253,6 @@ def _to_text(value: object) -> str:
     return str(value)
 
 
-def _flag_of(text: object) -> str | None:
-    """Three-letter FLAG id at the start of a system title or logical device name."""
-    if isinstance(text, str):
-        head = text[:3]
-    elif isinstance(text, bytes) and len(text) >= 3 and text[:3].isascii():
-        head = text[:3].decode("ascii")
-    else:
-        return None
-    return head.upper() if len(head) == 3 and head.isalpha() else None
-
-
 def _kind_for(name: bytes) -> int:
     """Slot kind implied by a logical name: the clock and the separate time/date objects."""
     if name[0] == 0 and name[2:5] == b"\x01\x00\x00":
@@ -325,7 +314,7 @@ class LayoutDecoder:
             ) from err
 
     def _decode(self, body: object, system_title: bytes | None) -> LayoutResult:
-        flag = _flag_of(system_title) if system_title else None
+        flag = flag_of(system_title) if system_title else None
         if isinstance(body, tuple) and body and isinstance(body[0], list):
             objects = body[0]
             if objects and _is_capture_definition(objects[0]):
@@ -577,12 +566,8 @@ class LayoutDecoder:
 
         if flag is None:
             flag = self._ldn_flag_in_list(body, definitions)
-        model, profile = resolve_model(self._model, flag)
-        if model == "auto" and profile == "lgz" and any(type(v) is Long64 for v in body):
-            # Of the L+G meters only the E570 (a CT meter, currents unscaled) pushes 64-bit
-            # registers (docs/protocol.md, "Model defaults"), so the integer width names the
-            # model.
-            model = profile = "lg_e570"
+        meter = resolve(self._model, flag, wide_registers=any(type(v) is Long64 for v in body))
+        model, profile = meter.model, meter.profile
         slots: list[_Slot] = []
         for position, (class_id, name, attribute, _data_index) in enumerate(definitions):
             if class_id in (40, 7) or attribute == 1:
@@ -624,7 +609,7 @@ class LayoutDecoder:
         """FLAG from the pushed logical device name (0-0:42.0.0) of a plaintext push."""
         for position, (_class_id, name, attribute, _index) in enumerate(definitions):
             if attribute == 2 and name[2:5] == b"\x2a\x00\x00":
-                return _flag_of(body[position])
+                return flag_of(body[position])
         return None
 
     # ------------------------------------------------------------------ templates
@@ -644,7 +629,8 @@ class LayoutDecoder:
         return self._run(plan, body, setup)
 
     def _compile_template(self, template: Template, flag: str | None) -> _Plan:
-        model, profile = resolve_model(self._model, flag)
+        meter = resolve(self._model, flag)
+        model, profile = meter.model, meter.profile
         slots: list[_Slot] = []
         kinds = {
             FieldKind.CLOCK: _CLOCK,
@@ -746,11 +732,10 @@ class LayoutDecoder:
         if flag is None:
             for name, value, _su in walk.entries:
                 if name[2:5] == b"\x2a\x00\x00":
-                    flag = _flag_of(value)
+                    flag = flag_of(value)
                     break
-        model, profile = resolve_model(self._model, flag)
-        if self._model == AUTO and walk.list_id is not None and walk.list_id.startswith("Kamstrup"):
-            profile = "kamstrup_no" if self._country == "NO" else "kamstrup"
+        meter = resolve(self._model, flag, list_id=walk.list_id, country=self._country)
+        model, profile = meter.model, meter.profile
         tables = self._walk_tables(profile)
         values: dict[str, Reading] = {}
         timestamp: datetime | None = None

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from .errors import ErrorKind
+from .identity import flag_of
 
 type Value = int | Decimal | float | str | bool | datetime | None
 
@@ -52,9 +53,7 @@ class Push:
     @property
     def manufacturer(self) -> str | None:
         """Three-letter FLAG id from the system title (e.g. 'LGZ'), if it has one."""
-        if self.system_title and self.system_title[:3].isalpha():
-            return self.system_title[:3].decode("ascii").upper()
-        return None
+        return flag_of(self.system_title)
 
     @property
     def meter_number(self) -> str | None:

@@ -23,7 +23,6 @@ from types import MappingProxyType
 from typing import Final
 
 from .catalogue import Quantity
-from .models import MODELS
 from .obis import read_spelling
 
 # Scalers seen in the sources range from -3 to +3; allow headroom, refuse nonsense.
@@ -89,35 +88,6 @@ DEFAULT_SCALERS: Final[Mapping[str, Mapping[Quantity, int]]] = MappingProxyType(
         "generic": {_A: -2, _PF: -3},
     }
 )
-
-# FLAG ids whose meter model cannot be told apart -> family profile above.
-FAMILY_PROFILES: Final[Mapping[str, str]] = MappingProxyType(
-    {"LGZ": "lgz", "KFM": "kfm", "SMS": "sms"}
-)
-
-_FLAG_MODELS: Final[dict[str, list[str]]] = {}
-for _model in MODELS.values():
-    if _model.flag:
-        _FLAG_MODELS.setdefault(_model.flag, []).append(_model.id)
-
-
-def resolve_model(model: str, flag: str | None) -> tuple[str, str]:
-    """(model id or "auto", scaler profile) from the configured model and a FLAG id.
-
-    A configured model wins. With "auto", a FLAG that only one model carries names
-    the model (ISK -> iskra_am550, SAG -> sagemcom_t210d); a FLAG shared by several
-    models (LGZ, KFM, SMS) selects a family profile and leaves the model "auto".
-    """
-    if model != "auto":
-        return model, model if model in DEFAULT_SCALERS else "generic"
-    if flag:
-        models = _FLAG_MODELS.get(flag, [])
-        if len(models) == 1:
-            return models[0], models[0]
-        family = FAMILY_PROFILES.get(flag)
-        if family:
-            return "auto", family
-    return "auto", "generic"
 
 
 def default_scaler(profile: str, quantity: Quantity) -> int | None:
