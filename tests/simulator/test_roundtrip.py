@@ -10,12 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from custom_components.swiss_meter_cii.decoder import (
+    ErrorEvent,
+    Push,
+    Security,
+    StreamDecoder,
+    decode_capture,
+)
 from simulator import (
     DEFAULT_AUTH_KEY,
     DEFAULT_KEY,
@@ -25,18 +31,6 @@ from simulator import (
     MeterSimulator,
 )
 from simulator.meter import Framing
-
-_DECODER = Path(__file__).resolve().parents[2] / "custom_components/swiss_meter_cii/decoder"
-if not (_DECODER / "stream.py").exists() or not (_DECODER / "layouts.py").exists():
-    pytest.skip("the decoder (stream.py, layouts.py) has not landed yet", allow_module_level=True)
-
-from custom_components.swiss_meter_cii.decoder import (  # noqa: E402
-    ErrorEvent,
-    Push,
-    Security,
-    StreamDecoder,
-    decode_capture,
-)
 
 ZURICH = ZoneInfo("Europe/Zurich")
 START = datetime(2025, 6, 18, 9, 58, 30, tzinfo=UTC)  # Wednesday, around noon in Zurich

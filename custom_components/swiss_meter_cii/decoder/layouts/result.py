@@ -1,0 +1,25 @@
+"""What the layout step hands back, and the keys of values a body carries without a code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from ..push import Reading
+
+# Keys for values that carry no OBIS code in the body.
+CLOCK_OBIS: Final = "0-0:1.0.0.255"
+LIST_ID_OBIS: Final = "1-1:0.2.129.255"  # NVE "OBIS list version identifier"
+METER_NUMBER_OBIS: Final = "0-0:96.1.0.255"  # trailing meter number (EVN / Netz NÖ lists)
+
+
+@dataclass(frozen=True, slots=True)
+class LayoutResult:
+    """Readings of one body plus what the layout step learned about it."""
+
+    values: dict[str, Reading]  # 'A-B:C.D.E.F' -> Reading(value, HA unit or None), scaled
+    layout: str  # e.g. "push_object_list", "obis_structures", "flat_obis", "template:im350"
+    model: str  # resolved model id (decoder/models.py) or "auto" when undecidable
+    push_setup: str | None = None  # OBIS of the push setup when the push names it
+    timestamp: datetime | None = None  # clock carried in the body, aware

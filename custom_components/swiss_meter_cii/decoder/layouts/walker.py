@@ -1,0 +1,175 @@
+"""Self-describing entries: {OBIS, value[, scaler_unit]} structures and flat OBIS runs.
+
+Kaifa (AT) and Aidon arrays of structures, flat OBIS/value pairs and OBIS/value/scaler_unit
+triples (EVN/Netz NÖ, Sagemcom, Austrian E450, Kamstrup), optionally led by a list id or a
+date-time and closed by a lone meter number (docs/protocol.md, "Push body layouts"). Each
+code is compiled to a slot on first sight and kept per scaler profile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from ..errors import DecodeError, ErrorKind
+from ..identity import flag_of, resolve
+from ..obis import key_of
+from ..push import Reading
+from .convert import Converter
+from .result import CLOCK_OBIS, LIST_ID_OBIS, METER_NUMBER_OBIS, LayoutResult
+from .shapes import is_date_time, is_obis, is_scaler_unit, is_text, starts_entry, to_text
+from .slots import CLOCK, DATE, TIME, Slot, kind_for, make_slot
+
+_CLOCK_NAME: Final = b"\x00\x00\x01\x00\x00\xff"
+_LOGICAL_DEVICE_NAME: Final = b"\x2a\x00\x00"  # C.D.E of 0-0:42.0.0
+_SLOT_CACHE_MAX: Final = 1024
+
+
+@dataclass(slots=True)
+class Walk:
+    """Entries found by the walker: (logical name, value, scaler_unit or None)."""
+
+    entries: list[tuple[bytes, object, object]]
+    nested: int  # entries that came as structures
+    list_id: str | None
+    timestamp: object
+    meter_number: object
+
+
+def walk(body: Sequence[object]) -> Walk | None:
+    """Find {OBIS, value[, scaler_unit]} entries; None when the body has none.
+
+    Raises MALFORMED when at least two entries were found and then the body stops
+    making sense (a code without value, a broken scaler_unit, a stray element).
+    """
+    count = len(body)
+    position = 0
+    list_id: str | None = None
+    timestamp: object = None
+    meter_number: object = None
+    if count > 1 and starts_entry(body[1]):
+        first = body[0]
+        if is_date_time(first):
+            timestamp, position = first, 1
+        elif not is_obis(first) and is_text(first):
+            list_id, position = to_text(first), 1
+    entries: list[tuple[bytes, object, object]] = []
+    nested = 0
+    while position < count:
+        item = body[position]
+        if isinstance(item, tuple | list) and len(item) in (2, 3) and is_obis(item[0]):
+            su = item[2] if len(item) == 3 else None
+            if su is not None and not is_scaler_unit(su):
+                _failed(entries, f"entry {position + 1} has no scaler_unit")
+                return None
+            entries.append((item[0], item[1], su))
+            nested += 1
+            position += 1
+        elif is_obis(item):
+            if position + 1 >= count:
+                _failed(entries, "the last OBIS code has no value")
+                return None
+            value = body[position + 1]
+            if position + 2 < count and is_scaler_unit(body[position + 2]):
+                entries.append((item, value, body[position + 2]))
+                position += 3
+            else:
+                entries.append((item, value, None))
+                position += 2
+        elif item is None and entries and position + 1 < count and body[position + 1] is None:
+            # Null code, null value: single-phase Kamstrup meters keep the three-phase
+            # list and send this pair for each phase they lack (docs/protocol.md,
+            # "Push body layouts").
+            position += 2
+        elif position == count - 1 and entries and isinstance(item, bytes | str):
+            meter_number = item
+            position += 1
+        else:
+            _failed(entries, f"element {position + 1} belongs to no OBIS code")
+            return None
+    if not entries:
+        return None
+    return Walk(entries, nested, list_id, timestamp, meter_number)
+
+
+def _failed(entries: list[tuple[bytes, object, object]], why: str) -> None:
+    """Two entries or more make it an OBIS list: then a stray element is an error."""
+    if len(entries) >= 2:
+        raise DecodeError(ErrorKind.MALFORMED, f"OBIS list is inconsistent: {why}")
+
+
+class Walker:
+    """The walker's compiled slots of one connection: per profile, by logical name."""
+
+    __slots__ = ("_country", "_model", "_overrides", "_tables")
+
+    def __init__(self, model: str, overrides: Mapping[str, int], country: str) -> None:
+        """Compile for the configured model, the user's overrides and the user's country."""
+        self._model = model
+        self._overrides = overrides
+        self._country = country
+        # profile -> (slots without pushed scaler, slots with one), keyed by logical name
+        self._tables: dict[str, tuple[dict[bytes, Slot], dict[bytes, Slot]]] = {}
+
+    def decode(self, found: Walk, flag: str | None, run: Converter) -> LayoutResult:
+        """Return the readings of the entries the walker found."""
+        if flag is None:
+            for name, value, _su in found.entries:
+                if name[2:5] == _LOGICAL_DEVICE_NAME:
+                    flag = flag_of(value)
+                    break
+        meter = resolve(self._model, flag, list_id=found.list_id, country=self._country)
+        profile = meter.profile
+        plain, pushed = self._tables_of(profile)
+        values: dict[str, Reading] = {}
+        timestamp: datetime | None = None
+        if found.list_id is not None:
+            values[LIST_ID_OBIS] = Reading(found.list_id, None)
+        if found.timestamp is not None:
+            clock = self._slot(plain, _CLOCK_NAME, profile, False)
+            stamp = run.reading(clock, found.timestamp, None)
+            if stamp is not None:
+                values[CLOCK_OBIS] = stamp
+                if isinstance(stamp.value, datetime):
+                    timestamp = stamp.value
+        time_raw: object = None
+        date_raw: object = None
+        for name, raw, su in found.entries:
+            if su is None:
+                slot = plain.get(name) or self._slot(plain, name, profile, False)
+            else:
+                slot = pushed.get(name) or self._slot(pushed, name, profile, True)
+            reading = run.reading(slot, raw, su)
+            if reading is None:
+                continue
+            values[slot.key] = reading
+            if slot.kind == CLOCK and isinstance(reading.value, datetime):
+                timestamp = reading.value
+            elif slot.kind == TIME:
+                time_raw = raw
+            elif slot.kind == DATE:
+                date_raw = raw
+        if found.meter_number is not None:
+            values[METER_NUMBER_OBIS] = Reading(to_text(found.meter_number), None)
+        if timestamp is None and time_raw is not None and date_raw is not None:
+            timestamp = run.combine(time_raw, date_raw)
+        layout = "obis_structures" if found.nested else "flat_obis"
+        return LayoutResult(values, layout, meter.model, None, timestamp)
+
+    def _tables_of(self, profile: str) -> tuple[dict[bytes, Slot], dict[bytes, Slot]]:
+        """Walker slots of one scaler profile: (without pushed scaler, with one)."""
+        tables = self._tables.get(profile)
+        if tables is None or len(tables[0]) + len(tables[1]) >= _SLOT_CACHE_MAX:
+            tables = self._tables[profile] = ({}, {})
+        return tables
+
+    def _slot(self, table: dict[bytes, Slot], name: bytes, profile: str, pushed: bool) -> Slot:
+        """Slot of one logical name, compiled on first sight."""
+        slot = table.get(name)
+        if slot is None:
+            slot = table[name] = make_slot(
+                -1, key_of(name), kind_for(name), profile, self._overrides, pushed_scaler=pushed
+            )
+        return slot
