@@ -12,10 +12,13 @@ import sys
 import pytest
 
 from custom_components.swiss_meter_cii.decoder.catalogue import (
-    LANGUAGES,
     ObisInfo,
     Quantity,
     describe,
+)
+from custom_components.swiss_meter_cii.decoder.catalogue_names import (
+    LANGUAGES,
+    names,
     translation_names,
 )
 
@@ -81,8 +84,8 @@ def test_listed_codes_are_known(obis: str, quantity: Quantity) -> None:
     info = describe(obis)
     assert info.known
     assert info.quantity is quantity
-    assert set(info.names) == set(LANGUAGES)
-    assert all(name and "{" not in name for name in info.names.values())
+    assert set(_names(info)) == set(LANGUAGES)
+    assert all(name and "{" not in name for name in _names(info).values())
 
 
 @pytest.mark.parametrize(
@@ -149,7 +152,7 @@ def test_listed_codes_are_known(obis: str, quantity: Quantity) -> None:
     ],
 )
 def test_names_read_naturally(obis: str, en: str, de: str, fr: str, it: str) -> None:
-    assert dict(describe(obis).names) == {"en": en, "de": de, "fr": fr, "it": it}
+    assert _names(describe(obis)) == {"en": en, "de": de, "fr": fr, "it": it}
 
 
 def test_units_and_placeholders() -> None:
@@ -174,7 +177,7 @@ def test_channel_and_billing_field_are_ignored() -> None:
     for other in ("1-1:1.8.0.255", "1-2:1.8.0.255", "1-0:1.8.0.101", "1-0:1.8.0"):
         info = describe(other)
         assert info.translation_key == base.translation_key
-        assert info.names == base.names
+        assert _names(info) == _names(base)
         assert info.unit == base.unit
 
 
@@ -182,8 +185,8 @@ def test_generic_names_from_value_group_d() -> None:
     info = describe("1-0:99.7.0.255")
     assert not info.known
     assert info.translation_key == "generic_instantaneous"
-    assert info.names["en"] == "Instantaneous value 1-0:99.7.0"
-    assert info.names["de"] == "Momentanwert 1-0:99.7.0"
+    assert _names(info)["en"] == "Instantaneous value 1-0:99.7.0"
+    assert _names(info)["de"] == "Momentanwert 1-0:99.7.0"
     cumulative = describe("1-0:21.8.0.255")  # L1 import energy: not in the lists
     assert cumulative.translation_key == "generic_cumulative"
     assert cumulative.quantity is Quantity.ACTIVE_ENERGY
@@ -197,7 +200,7 @@ def test_generic_names_from_value_group_d() -> None:
     assert describe("1-0:3.5.0.255").quantity is Quantity.REACTIVE_POWER
     other = describe("0-0:96.50.0.101")
     assert other.translation_key == "generic_value"
-    assert other.names["fr"] == "Valeur 0-0:96.50.0.101"
+    assert _names(other)["fr"] == "Valeur 0-0:96.50.0.101"
     assert other.quantity is Quantity.OTHER
     assert describe("1-0:130.7.0.255").translation_key == "generic_instantaneous"
     assert describe("1-0:130.7.0.255").quantity is Quantity.OTHER
@@ -256,7 +259,7 @@ def test_placeholders_fill_the_translation_template(obis: str) -> None:
     for lang in LANGUAGES:
         template = translation_names(lang)[info.translation_key]
         assert _fields(template) == set(info.placeholders)
-        assert template.format(**info.placeholders) == info.names[lang]
+        assert template.format(**info.placeholders) == _names(info)[lang]
 
 
 def test_every_key_is_reachable() -> None:
@@ -336,3 +339,25 @@ def test_sync_translations_round_trip(tmp_path: Path) -> None:
     assert _run("--root", str(tmp_path)).returncode == 0
     fixed = json.loads((tmp_path / "translations" / "de.json").read_text(encoding="utf-8"))
     assert fixed["entity"]["sensor"]["voltage_phase"] == {"name": "Spannung {phase}"}
+
+
+def _names(info: ObisInfo) -> dict[str, str]:
+    """A code's name in every language (rendered from the data that feeds the translations)."""
+    return names(info.translation_key, info.placeholders)
+
+
+def test_names_are_not_imported_at_run_time() -> None:
+    """Home Assistant reads the names from translations/*.json; decoding never loads them."""
+    code = (
+        "import sys; import custom_components.swiss_meter_cii.decoder as d;"
+        "d.decode_capture(b'');"
+        "print(sorted(m for m in sys.modules if m.endswith('catalogue_names')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=SCRIPT.parents[1],
+    )
+    assert result.stdout.strip() == "[]"
