@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-import re
 import sys
 import time
 from typing import Any, Final
+
+from custom_components.swiss_meter_cii.decoder.obis import is_key
 
 from .client import FlowAnswers, HaClient
 from .config import REPO
@@ -16,8 +17,6 @@ from .config import REPO
 # Swiss CIP lists use channel B=1 (E450: 1-1:1.8.0), others B=0; the first one present wins.
 OBIS_IMPORT: Final = ("1-1:1.8.0.255", "1-0:1.8.0.255")
 OBIS_EXPORT: Final = ("1-1:2.8.0.255", "1-0:2.8.0.255")
-# A value's key, or another attribute's ('/N': the capture time of a sub-meter's reading).
-_OBIS_KEY = re.compile(r"\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(/\d{1,3})?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +62,7 @@ def simulator_meter_setup(port_url: str, profile: str = "e450") -> MeterSetup:
 def obis_of_unique_id(unique_id: str) -> str | None:
     """OBIS key of a meter value sensor (unique id '<meter number>_<A-B:C.D.E.F>')."""
     key = unique_id.rpartition("_")[2]
-    return key if _OBIS_KEY.fullmatch(key) else None
+    return key if is_key(key) else None
 
 
 def grid_flows(prefs: Mapping[str, Any]) -> tuple[list[str], list[str]]:
