@@ -10,9 +10,9 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .coordinator import SwissMeterConfigEntry
 from .decoder.push import Security
 from .entity import LinkEntity
+from .runtime_data import SwissMeterConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -30,7 +30,7 @@ async def async_setup_entry(
     async_add_entities: AddEntitiesCallback,
 ) -> None:
     """One per entry, next to the other link diagnostics."""
-    async_add_entities([AuthenticatedBinarySensor(entry.runtime_data, AUTHENTICATED)])
+    async_add_entities([AuthenticatedBinarySensor(entry.runtime_data.coordinator, AUTHENTICATED)])
 
 
 class AuthenticatedBinarySensor(LinkEntity, BinarySensorEntity):

@@ -8,7 +8,6 @@ polling.
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -16,8 +15,8 @@ from datetime import datetime
 from enum import StrEnum
 import logging
 from statistics import median
+from typing import TYPE_CHECKING
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later
@@ -33,7 +32,6 @@ from .const import (
     SLOWEST_PUSH_INTERVAL,
     TIME_SOURCE_RECEIVE,
 )
-from .decoder import DecoderStats
 from .decoder.catalogue import Quantity, describe
 from .decoder.errors import ErrorKind
 from .decoder.models import MODELS
@@ -43,9 +41,11 @@ from .live import LiveWindow
 from .options import MeterOptions
 from .push_lists import ListClock, list_id, live_codes
 
+if TYPE_CHECKING:
+    from .runtime_data import SwissMeterConfigEntry
+
 _LOGGER = logging.getLogger(__package__)
 
-type SwissMeterConfigEntry = ConfigEntry[SwissMeterCoordinator]
 # Per-push hook: the push, the meter that sent it, its time (per the time_source option).
 type PushListener = Callable[[Push, MeterIdentity, datetime | None], None]
 
@@ -147,12 +147,10 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
         self.min_interval = options.min_interval
         self.time_source = options.time_source
         self.configured_model = str(entry.data.get(CONF_MODEL, "auto"))
-        self.reader_task: asyncio.Task[None] | None = None
         self.data = MeterState()
         self.stats = LinkStats()
         self.guard = EnergyGuard()
         self.last_push: Push | None = None
-        self.decoder_stats: Callable[[], DecoderStats] | None = None  # set by the reader
         self.meter: MeterIdentity | None = None
         self.available = False
         self._latest: dict[str, Reading] = {}

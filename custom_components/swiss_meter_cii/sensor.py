@@ -23,7 +23,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .coordinator import LinkState, MeterIdentity, SwissMeterConfigEntry, SwissMeterCoordinator
+from .coordinator import LinkState, MeterIdentity, SwissMeterCoordinator
 from .decoder.catalogue import ObisInfo, Quantity, describe
 from .decoder.errors import ErrorKind
 from .decoder.push import Reading, Value
@@ -31,6 +31,7 @@ from .decoder.submeters import Medium, capture_time_key, channel_of, device_type
 from .energy_guard import base_unit
 from .entity import LinkEntity, MeterEntity
 from .net_power import net_power, net_power_pair
+from .runtime_data import SwissMeterConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -108,8 +109,8 @@ async def async_setup_entry(
     async_add_entities: AddEntitiesCallback,
 ) -> None:
     """Link diagnostics now, meter values as soon as they are pushed (or known from before)."""
-    coordinator = entry.runtime_data
-    with_unknown = coordinator.options.unknown_obis
+    coordinator = entry.runtime_data.coordinator
+    with_unknown = entry.runtime_data.options.unknown_obis
     async_add_entities(LinkSensor(coordinator, description) for description in LINK_SENSORS)
 
     created: set[str] = set()

@@ -205,7 +205,7 @@ async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> SwissMeter
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    return cast(SwissMeterCoordinator, entry.runtime_data)
+    return cast(SwissMeterCoordinator, entry.runtime_data.coordinator)
 
 
 def as_float(value: object) -> float:

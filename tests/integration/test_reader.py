@@ -59,7 +59,6 @@ class Recorder:
         self.states: list[tuple[LinkState, str | None]] = []
         self.bytes = 0
         self.push_interval: float | None = None
-        self.decoder_stats: object = None
 
     def handle_push(self, push: Push, _received_at: float | None = None) -> None:
         self.pushes.append(push)
