@@ -276,7 +276,7 @@ async def test_network_port_in_use_with_a_preset(hass: HomeAssistant) -> None:
 
 
 async def test_an_operator_without_dlms_is_told(hass: HomeAssistant) -> None:
-    """Linz Netz meters send MEP or wireless M-Bus: the hint says it cannot be read, nothing else."""
+    """Linz Netz meters send MEP or wireless M-Bus: the hint says it cannot be read, no more."""
     result = await _port_step(
         hass, "serial", {CONF_UTILITY: "linz_netz", CONF_PORT: "/dev/ttyUSB5"}
     )
