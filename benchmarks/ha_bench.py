@@ -179,8 +179,8 @@ async def test_latency(hass: HomeAssistant, socket_enabled: None) -> None:
                 first.append(stamps[0] - sent)
                 last.append(stamps[-1] - sent)
                 events.append(len(stamps))
-                if coordinator._delays:  # the delay of this push's state write
-                    delays.append(coordinator._delays[-1])
+                if (delay := coordinator.last_delay) is not None:  # this push's state write
+                    delays.append(delay)
     finally:
         unsubscribe()
         await hass.config_entries.async_unload(entry.entry_id)

@@ -26,11 +26,11 @@ from .const import (
     SERIAL_FORMAT_AUTO,
     SLOWEST_PUSH_INTERVAL,
 )
-from .coordinator import LinkState
 from .decoder import DecoderStats, StreamDecoder
 from .decoder.errors import ErrorKind
 from .decoder.push import ErrorEvent, Push
 from .link import LinkError, SerialFormat, open_link, redact_port
+from .link_stats import LinkState
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -23,13 +23,14 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .coordinator import LinkState, MeterIdentity, SwissMeterCoordinator
+from .coordinator import SwissMeterCoordinator
 from .decoder.catalogue import ObisInfo, Quantity, describe
 from .decoder.errors import ErrorKind
-from .decoder.push import Reading, Value
+from .decoder.push import Value
 from .decoder.submeters import Medium, capture_time_key, channel_of, device_type_key, medium_of
-from .energy_guard import base_unit
 from .entity import LinkEntity, MeterEntity
+from .link_stats import LinkState
+from .meter_state import MeterIdentity
 from .net_power import net_power, net_power_pair
 from .runtime_data import SwissMeterConfigEntry
 
@@ -239,12 +240,9 @@ class ObisSensor(MeterEntity, RestoreSensor):
             return
         if not self._unit_from_push and last.native_unit_of_measurement is not None:
             self._unit = last.native_unit_of_measurement
-        if self.coordinator.is_cumulative(self.obis) and isinstance(
-            last.native_value, int | float | Decimal
-        ):
-            self.coordinator.guard.seed(
-                self.unique_id or "", Reading(last.native_value, last.native_unit_of_measurement)
-            )
+        self.coordinator.guard.restore(
+            self.unique_id or "", self.obis, last.native_value, last.native_unit_of_measurement
+        )
 
     @property
     def extra_restore_state_data(self) -> SensorExtraStoredData:
@@ -254,10 +252,12 @@ class ObisSensor(MeterEntity, RestoreSensor):
         (possibly lower) value after the restart would pass the energy guard unchecked.
         """
         data = super().extra_restore_state_data
-        if data.native_value is None and self.coordinator.is_cumulative(self.obis):
-            last = self.coordinator.guard.last(self.unique_id or "")
-            if last is not None:
-                return SensorExtraStoredData(last, base_unit(self._unit))
+        if (
+            data.native_value is None
+            and (kept := self.coordinator.guard.kept(self.unique_id or "", self.obis, self._unit))
+            is not None
+        ):
+            return SensorExtraStoredData(*kept)
         return data
 
     @property

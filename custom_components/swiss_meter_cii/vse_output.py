@@ -18,8 +18,8 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 
-from .coordinator import CLOCK_OBIS, MeterIdentity
 from .decoder.push import Push, Reading
+from .meter_state import CLOCK_OBIS, MeterIdentity
 from .options import MeterOptions
 from .runtime_data import SwissMeterConfigEntry
 

@@ -19,7 +19,7 @@ from custom_components.swiss_meter_cii.const import (
     PROBE_ORDER,
     SERIAL_FORMAT_AUTO,
 )
-from custom_components.swiss_meter_cii.coordinator import LinkState
+from custom_components.swiss_meter_cii.link_stats import LinkState
 from custom_components.swiss_meter_cii.sensor import LINK_SENSORS, NET_POWER
 from simulator import MeterSimulator
 

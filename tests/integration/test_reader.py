@@ -13,11 +13,12 @@ from homeassistant.core import HomeAssistant
 import pytest
 
 from custom_components.swiss_meter_cii.const import PROBE_ORDER, SERIAL_FORMAT_AUTO
-from custom_components.swiss_meter_cii.coordinator import LinkState, SwissMeterCoordinator
+from custom_components.swiss_meter_cii.coordinator import SwissMeterCoordinator
 from custom_components.swiss_meter_cii.decoder import StreamDecoder
 from custom_components.swiss_meter_cii.decoder.errors import ErrorKind
 from custom_components.swiss_meter_cii.decoder.push import ErrorEvent, Push
 from custom_components.swiss_meter_cii.link import LinkError
+from custom_components.swiss_meter_cii.link_stats import LinkState
 from custom_components.swiss_meter_cii.reader import MeterReader, Opener, ReaderTiming
 from simulator import DEFAULT_KEY, MeterSimulator, TcpMeterServer, wrong_key
 

@@ -37,7 +37,7 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
 )
 
 from custom_components.swiss_meter_cii import (
-    coordinator as coordinator_module,
+    availability as availability_module,
     reader as reader_module,
 )
 from custom_components.swiss_meter_cii.coordinator import SwissMeterCoordinator
@@ -74,8 +74,8 @@ def fast_runtime() -> Iterator[None]:
     """The production rules with seconds scaled down to fractions of a second."""
     with (
         patch.object(reader_module, "DEFAULT_TIMING", TIMING),
-        patch.object(coordinator_module, "MIN_SILENCE_TIMEOUT", SILENCE),
-        patch.object(coordinator_module, "ASSUMED_PUSH_INTERVAL", INTERVAL),
+        patch.object(availability_module, "MIN_SILENCE_TIMEOUT", SILENCE),
+        patch.object(availability_module, "ASSUMED_PUSH_INTERVAL", INTERVAL),
     ):
         yield
 
