@@ -26,8 +26,8 @@ from .coordinator import SwissMeterCoordinator
 from .decoder.catalogue import Quantity, describe
 from .decoder.submeters import channel_of
 from .live import LiveEvent
+from .net_power import NET_POWER
 from .runtime_data import SwissMeterConfigEntry
-from .sensor import NET_POWER
 
 FRONTEND_DIR: Final = Path(__file__).parent / "frontend"
 MODULE_FILE: Final = FRONTEND_DIR / "swiss-meter-dashboard.js"

@@ -19,8 +19,9 @@ from custom_components.swiss_meter_cii.const import (
     PROBE_ORDER,
     SERIAL_FORMAT_AUTO,
 )
+from custom_components.swiss_meter_cii.link_sensors import LINK_SENSORS
 from custom_components.swiss_meter_cii.link_stats import LinkState
-from custom_components.swiss_meter_cii.sensor import LINK_SENSORS, NET_POWER
+from custom_components.swiss_meter_cii.net_power import NET_POWER
 from simulator import MeterSimulator
 
 from .conftest import FakeLink, as_float, energy_state, entry_for, send_push, setup_entry
