@@ -23,8 +23,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 import serialx
 
-from custom_components.swiss_meter_cii import config_flow
-from custom_components.swiss_meter_cii.config_flow import normalize_port
+from custom_components.swiss_meter_cii import config_flow, ports
 from custom_components.swiss_meter_cii.const import (
     CONF_AUTHENTICATION_KEY,
     CONF_ENCRYPTION_KEY,
@@ -48,6 +47,7 @@ from custom_components.swiss_meter_cii.options import (
     CONF_VSE_MQTT,
     CONF_VSE_SOURCE,
 )
+from custom_components.swiss_meter_cii.ports import normalize_port
 from custom_components.swiss_meter_cii.probe import PROBE_ERRORS, ProbeTimeouts
 from simulator import (
     DEFAULT_AUTH_KEY,
@@ -60,6 +60,7 @@ from simulator import (
 )
 
 FLOW = "custom_components.swiss_meter_cii.config_flow"
+PORTS = "custom_components.swiss_meter_cii.ports"
 PROBE = "custom_components.swiss_meter_cii.probe"
 FAST = ProbeTimeouts(total=3.0, per_format=1.0, gap=0.1)
 INTERVAL = 0.15
@@ -1039,12 +1040,12 @@ def test_device_paths_become_stable_by_id_links(tmp_path: Path) -> None:
     link = by_id / "usb-FTDI_FT232R_USB_UART_A10K1ABC-if00-port0"
     link.symlink_to(device)
     (by_id / "not-a-link").touch()
-    with patch(f"{FLOW}.SERIAL_BY_ID", str(by_id)):
-        assert config_flow._serial_by_id(str(device)) == str(link)
-        assert config_flow._serial_by_id(str(tmp_path / "ttyACM0")) == str(tmp_path / "ttyACM0")
-        assert config_flow._serial_by_id("socket://h:1") == "socket://h:1"
-    with patch(f"{FLOW}.SERIAL_BY_ID", str(tmp_path / "missing")):
-        assert config_flow._serial_by_id(str(device)) == str(device)
+    with patch(f"{PORTS}.SERIAL_BY_ID", str(by_id)):
+        assert ports.serial_by_id(str(device)) == str(link)
+        assert ports.serial_by_id(str(tmp_path / "ttyACM0")) == str(tmp_path / "ttyACM0")
+        assert ports.serial_by_id("socket://h:1") == "socket://h:1"
+    with patch(f"{PORTS}.SERIAL_BY_ID", str(tmp_path / "missing")):
+        assert ports.serial_by_id(str(device)) == str(device)
 
 
 async def test_port_in_use_through_a_symlink(hass: HomeAssistant, tmp_path: Path) -> None:
@@ -1061,9 +1062,9 @@ async def test_port_labels_and_a_failing_scan(hass: HomeAssistant, port_scan: As
     info = serialx.SerialPortInfo(
         "/dev/ttyACM0", "/dev/ttyACM0", 0x10C4, 0xEA60, "0001", "Silicon Labs", None, None, None, 0
     )
-    assert config_flow._port_label(info) == "Silicon Labs, s/n 0001 (/dev/ttyACM0)"
+    assert ports.port_label(info) == "Silicon Labs, s/n 0001 (/dev/ttyACM0)"
     port_scan.side_effect = OSError("no sysfs")
-    assert await config_flow._async_port_options() == []
+    assert await ports.async_port_options() == []
 
 
 async def test_serial_step_refuses_a_bad_url(hass: HomeAssistant) -> None:
