@@ -1,7 +1,7 @@
 """The wizard's fields: selectors, the utility note, the keys, and what was chosen in them.
 
-Field keys, options and error keys are a public contract (README "Setup wizard";
-tests/e2e drives the wizard over REST), so they are defined once here and in const.py.
+Field keys and their options are a public contract (README "Setup wizard"; tests/e2e drives
+the wizard over REST): the keys are in const.py, the options of each selector only here.
 """
 
 from __future__ import annotations
