@@ -146,7 +146,7 @@ async def test_latency(hass: HomeAssistant, socket_enabled: None) -> None:
     assert await hass.config_entries.async_setup(entry.entry_id)
     writer = await asyncio.wait_for(connected, 10)
 
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     delays: list[float] = []  # the integration's own processing-delay diagnostic, per push
     stamps: list[float] = []
     waiter: asyncio.Future[None] = loop.create_future()
@@ -179,8 +179,8 @@ async def test_latency(hass: HomeAssistant, socket_enabled: None) -> None:
                 first.append(stamps[0] - sent)
                 last.append(stamps[-1] - sent)
                 events.append(len(stamps))
-                if coordinator._delays:  # the delay of this push's state write
-                    delays.append(coordinator._delays[-1])
+                if (delay := coordinator.last_delay) is not None:  # this push's state write
+                    delays.append(delay)
     finally:
         unsubscribe()
         await hass.config_entries.async_unload(entry.entry_id)
@@ -234,7 +234,7 @@ async def meter_process(count: int) -> AsyncIterator[list[int]]:
 async def _wait_for_pushes(entries: list[MockConfigEntry], pushes: int) -> None:
     """Wait (up to 30 s) until every entry's coordinator has handled `pushes` pushes."""
     for _ in range(300):
-        if all(e.runtime_data.stats.pushes >= pushes for e in entries):
+        if all(e.runtime_data.coordinator.stats.pushes >= pushes for e in entries):
             return
         await asyncio.sleep(0.1)
     raise AssertionError("the meters did not push")
@@ -327,14 +327,14 @@ async def _cost(hass: HomeAssistant, variant: str) -> None:
         rss_all, objects_all = rss_bytes(), len(gc.get_objects())
 
         unsubscribe = hass.bus.async_listen(EVENT_STATE_CHANGED, count_changes)
-        pushes_before = sum(e.runtime_data.stats.pushes for e in entries)
+        pushes_before = sum(e.runtime_data.coordinator.stats.pushes for e in entries)
         busy_cpu, busy_wall = await _measure(seconds)
-        pushes = sum(e.runtime_data.stats.pushes for e in entries) - pushes_before
+        pushes = sum(e.runtime_data.coordinator.stats.pushes for e in entries) - pushes_before
         unsubscribe()
         gc.collect()
         rss_end, objects_end = rss_bytes(), len(gc.get_objects())
         soak = await _soak(float(os.environ.get("BENCH_SOAK", "0")))
-        errors = sum(e.runtime_data.stats.total_errors for e in entries)
+        errors = sum(e.runtime_data.coordinator.stats.total_errors for e in entries)
         for entry in entries:
             await hass.config_entries.async_unload(entry.entry_id)
         assert all(e.state is ConfigEntryState.NOT_LOADED for e in entries)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,7 +22,7 @@ from .const import (
     PROBE_ORDER,
     SERIAL_FORMAT_AUTO,
 )
-from .coordinator import SwissMeterConfigEntry, SwissMeterCoordinator
+from .coordinator import SwissMeterCoordinator
 from .dashboard import async_setup_dashboard
 from .decoder import StreamDecoder, parse_key
 from .decoder.models import AUTO
@@ -31,6 +30,7 @@ from .decoder.scaling import parse_scaler_overrides
 from .link import LinkError, SerialFormat, open_link
 from .options import MeterOptions
 from .reader import MeterReader
+from .runtime_data import SwissMeterConfigEntry, SwissMeterData
 from .services import async_setup_services
 from .vse_output import async_setup_vse_output
 
@@ -95,17 +95,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: SwissMeterConfigEntry) -
         ) from err
 
     coordinator = SwissMeterCoordinator(hass, entry, options)
-    entry.runtime_data = coordinator
     reader = MeterReader(coordinator, port, serial_format, new_decoder, first_link=link)
+    entry.runtime_data = SwissMeterData(coordinator, reader, options)
     try:
+        # The platforms first: restored registers seed the energy guard before any push.
         await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     except BaseException:
         link[1].close()
         raise
     coordinator.async_start()
     async_setup_vse_output(hass, entry)
-    coordinator.reader_task = entry.async_create_background_task(
-        hass, reader.run(), f"{DOMAIN} reader {entry.title}"
+    reader.start(
+        lambda run: entry.async_create_background_task(hass, run, f"{DOMAIN} reader {entry.title}")
     )
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     return True
@@ -114,9 +115,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: SwissMeterConfigEntry) -
 async def async_unload_entry(hass: HomeAssistant, entry: SwissMeterConfigEntry) -> bool:
     """Unload the platforms, then stop the reader (which closes the port)."""
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
-    if unloaded and (task := entry.runtime_data.reader_task) is not None:
-        task.cancel()
-        await asyncio.wait([task], timeout=STOP_TIMEOUT)
+    if unloaded:
+        await entry.runtime_data.reader.stop(STOP_TIMEOUT)
     return unloaded
 
 
@@ -128,7 +128,7 @@ async def async_remove_config_entry_device(
     Never the configured meter's (it carries the link diagnostics; a replaced meter is moved
     off it by the meter_replaced repair) nor the one sending now.
     """
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     keep = {entry.unique_id, coordinator.meter.number if coordinator.meter else None}
     return not any(domain == DOMAIN and ident in keep for domain, ident in device.identifiers)
 

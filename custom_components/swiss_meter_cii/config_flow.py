@@ -2,6 +2,8 @@
 
 Users get one chance to understand why a meter does not show up, so nothing is created until
 the probe has decoded real pushes, and every failure has its own message (field report #1).
+Step ids, field keys and error keys are a public contract (tests/e2e drives them over REST);
+the fields are in flow_fields.py, port handling in ports.py, the options in options_flow.py.
 """
 
 from __future__ import annotations
@@ -9,10 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 import logging
-import os
-import re
 from typing import Any
-from urllib.parse import urlsplit
 
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
@@ -21,39 +20,31 @@ from homeassistant.config_entries import (
     ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
-    OptionsFlow,
 )
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.data_entry_flow import section
+from homeassistant.core import callback
 from homeassistant.helpers import selector
-from homeassistant.helpers.translation import async_get_translations
-import serialx
 import voluptuous as vol
 
 from .const import (
-    CONF_AUTHENTICATION_KEY,
-    CONF_ENCRYPTION_KEY,
-    CONF_MIN_INTERVAL,
     CONF_MODEL,
     CONF_PORT,
-    CONF_PUSH_INTERVALS,
-    CONF_SCALER_OVERRIDES,
     CONF_SERIAL_FORMAT,
-    CONF_TIME_SOURCE,
-    CONF_UNKNOWN_OBIS,
     DOMAIN,
-    PROBE_ORDER,
     SERIAL_FORMAT_AUTO,
-    SERIAL_FORMATS,
-    TIME_SOURCE_METER,
-    TIME_SOURCE_RECEIVE,
 )
-from .decoder import parse_key
-from .decoder.models import AUTO, MODEL_IDS
-from .decoder.scaling import parse_scaler_overrides
-from .link import is_url, redact_port
-from .options import CONF_VSE_GROUP, CONF_VSE_MQTT, CONF_VSE_SOURCE, MeterOptions
-from .presets import CONF_UTILITY, NO_UTILITY, UtilityPreset, get_preset, sorted_presets
+from .decoder.models import AUTO
+from .flow_fields import (
+    Choices,
+    async_utility_hint,
+    format_selector,
+    key_fields,
+    model_selector,
+    typed_keys,
+    utility_selector,
+)
+from .options_flow import SwissMeterOptionsFlow
+from .ports import async_port_in_use, async_port_selector, async_stored_port
+from .presets import CONF_UTILITY, NO_UTILITY, get_preset
 from .probe import (
     CANNOT_CONNECT,
     NO_DATA,
@@ -63,7 +54,6 @@ from .probe import (
     ProbeTimeouts,
     async_probe,
 )
-from .vse_output import valid_topic_level
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -79,214 +69,13 @@ STEP_APPLY = "apply"
 STEP_RECONFIGURE = "reconfigure"
 STEP_REAUTH_CONFIRM = "reauth_confirm"
 
-ERROR_INVALID_KEY = "invalid_key"
 ERROR_INVALID_URL = "invalid_url"
-ERROR_INVALID_SCALER = "invalid_scaler"
-ERROR_INVALID_TOPIC = "invalid_topic_level"
-ERROR_MQTT_MISSING = "mqtt_missing"
-SECTION_VSE = "vse_output"  # the options form's collapsed section of the VSE MQTT output
 ERROR_PORT_IN_USE = "port_in_use"
 ERROR_UNKNOWN = "unknown"
 ABORT_WRONG_METER = "wrong_meter"
 
 # Probe failures that are about the line, not the meter's keys: the user fixes the port step.
 _LINK_ERRORS = frozenset({CANNOT_CONNECT, NO_DATA, NO_FRAMES})
-
-# serialx opens these; tcp:// is accepted as a friendly alias of socket://.
-URL_SCHEMES = ("socket", "esphome", "esphome-hass", "rfc2217")
-# Serial proxies addressed by name, not host:port: esphome:// (serialx talks to the device's
-# API itself) and esphome-hass:// (HA 2026.5+: a proxy of a configured ESPHome device, as
-# the serial-port selector offers it; only Home Assistant can open it).
-_PORTLESS_SCHEMES = ("esphome", "esphome-hass")
-SERIAL_BY_ID = "/dev/serial/by-id"
-# host:port or [v6]:port; device paths start with / and Windows COM ports have no colon.
-_HOST_PORT = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]):\d{1,5}")
-
-
-def normalize_port(text: str, *, network: bool) -> str:
-    """Turn what the user typed into a port the link can open; ValueError if unusable.
-
-    A bare 'host:port' means a raw TCP bridge (ser2net) and becomes socket://host:port. On the
-    network step anything but a URL is refused; elsewhere it is a device path.
-    """
-    text = text.strip()
-    if not text:
-        raise ValueError("empty port")
-    if "://" not in text:
-        if _HOST_PORT.fullmatch(text):
-            text = f"socket://{text}"
-        elif network:
-            raise ValueError("neither a URL nor host:port")
-        else:
-            return text
-    scheme, _, rest = text.partition("://")
-    scheme = scheme.lower()
-    if scheme == "tcp":
-        scheme = "socket"
-    if scheme not in URL_SCHEMES:
-        raise ValueError(f"unsupported scheme {scheme!r}")
-    url = f"{scheme}://{rest}"
-    parts = urlsplit(url)
-    port = parts.port  # raises ValueError when not a number in 0..65535
-    if not parts.hostname:
-        raise ValueError("no host")
-    if scheme not in _PORTLESS_SCHEMES and not port:
-        raise ValueError("no TCP port")
-    return url
-
-
-def _normalize_key(text: str | None) -> tuple[str, bytes | None]:
-    """Return the stored form (upper-case hex, '' if absent) and the bytes; ValueError if bad."""
-    if not text or not text.strip():
-        return "", None
-    key = parse_key(text)
-    return key.hex().upper(), key
-
-
-def _stored_key(text: str | None) -> bytes | None:
-    """Bytes of a key already stored in an entry (it was validated when it was stored)."""
-    return parse_key(text) if text else None
-
-
-def _serial_by_id(device: str) -> str:
-    """Prefer the stable /dev/serial/by-id link of a device path (blocking)."""
-    if is_url(device) or device.startswith(SERIAL_BY_ID) or not os.path.isdir(SERIAL_BY_ID):
-        return device
-    real = os.path.realpath(device)
-    with os.scandir(SERIAL_BY_ID) as entries:
-        for entry in entries:
-            if entry.is_symlink() and os.path.realpath(entry.path) == real:
-                return entry.path
-    return device
-
-
-def _same_port(port: str, other: str) -> bool:
-    """Whether two stored ports reach the same device (blocking: resolves symlinks)."""
-    if is_url(port) or is_url(other):
-        return port == other
-    return port == other or os.path.realpath(port) == os.path.realpath(other)
-
-
-def _port_label(info: serialx.SerialPortInfo) -> str:
-    """'FT232R USB UART - FTDI (/dev/serial/by-id/...)': what users recognise in a list."""
-    names = [n for n in (info.product, info.manufacturer) if n]
-    if info.serial_number and names:
-        names[-1] = f"{names[-1]}, s/n {info.serial_number}"
-    return f"{' - '.join(names)} ({info.device})" if names else info.device
-
-
-async def _async_port_options() -> list[selector.SelectOptionDict]:
-    """List detected serial ports, USB adapters first (the meter is almost always on one)."""
-    try:
-        ports = await serialx.async_list_serial_ports()
-    except (OSError, serialx.SerialException) as err:
-        _LOGGER.debug("Listing serial ports failed: %s", err)
-        return []
-    ports.sort(key=lambda p: (p.vid is None, p.device))
-    seen: set[str] = set()
-    options = []
-    for info in ports:
-        if info.device not in seen:
-            seen.add(info.device)
-            options.append(selector.SelectOptionDict(value=info.device, label=_port_label(info)))
-    return options
-
-
-async def _async_port_selector(hass: HomeAssistant) -> selector.Selector[Any]:
-    """HA 2026's serial_port selector when available, else a list of ports plus free entry."""
-    serial_port_selector = getattr(selector, "SerialPortSelector", None)
-    if serial_port_selector is not None and "usb" in hass.config.components:
-        port_selector: selector.Selector[Any] = serial_port_selector()
-        return port_selector
-    return selector.SelectSelector(
-        selector.SelectSelectorConfig(
-            options=await _async_port_options(),
-            custom_value=True,
-            mode=selector.SelectSelectorMode.DROPDOWN,
-            sort=False,
-        )
-    )
-
-
-def _format_selector() -> selector.SelectSelector:
-    return selector.SelectSelector(
-        selector.SelectSelectorConfig(
-            options=[SERIAL_FORMAT_AUTO, *SERIAL_FORMATS],
-            translation_key=CONF_SERIAL_FORMAT,
-            mode=selector.SelectSelectorMode.DROPDOWN,
-        )
-    )
-
-
-def _model_selector() -> selector.SelectSelector:
-    return selector.SelectSelector(
-        selector.SelectSelectorConfig(
-            options=list(MODEL_IDS),
-            translation_key=CONF_MODEL,
-            mode=selector.SelectSelectorMode.DROPDOWN,
-        )
-    )
-
-
-def _utility_selector() -> selector.SelectSelector:
-    # Utility names are proper nouns: shown as in the table; only "none/other" is translated.
-    options = [selector.SelectOptionDict(value=NO_UTILITY, label="None / other")]
-    options += [
-        selector.SelectOptionDict(value=p.id, label=f"{p.name} ({p.country})")
-        for p in sorted_presets()
-    ]
-    return selector.SelectSelector(
-        selector.SelectSelectorConfig(
-            options=options,
-            translation_key=CONF_UTILITY,
-            mode=selector.SelectSelectorMode.DROPDOWN,
-            sort=False,
-        )
-    )
-
-
-async def _async_utility_hint(hass: HomeAssistant, preset: UtilityPreset | None) -> str:
-    """Describe interface, key ordering and GAK of a preset, in the user's language."""
-    if preset is None:
-        return ""
-    strings = await async_get_translations(hass, hass.config.language, "selector", {DOMAIN})
-    prefix = f"component.{DOMAIN}.selector.utility_hint.options."
-
-    def text(key: str) -> str:
-        return strings.get(prefix + key, "")
-
-    if preset.interface == "not_dlms":  # nothing else matters: no DLMS to read
-        parts = [text("interface_not_dlms")]
-    else:
-        gak = {True: "gak_yes", False: "gak_no", None: "gak_unknown"}[preset.uses_gak]
-        parts = [
-            text(f"interface_{preset.interface or 'unknown'}"),
-            text("key_url" if preset.key_url else "key_unknown"),
-            text(gak),
-        ]
-    where = (preset.key_url or "").removeprefix("mailto:")  # an e-mail address as written
-    hint = " ".join(p for p in parts if p)
-    return "\n\n" + hint.replace("{name}", preset.name).replace("{url}", where)
-
-
-def _key_selector() -> selector.TextSelector:
-    # Hidden like a password: keys end up on screenshots in forum posts otherwise.
-    return selector.TextSelector(
-        selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
-    )
-
-
-def _key_errors(user_input: Mapping[str, Any], *, required: bool = False) -> dict[str, str]:
-    """Syntax errors of the key fields (never echoes the key: only an error key)."""
-    errors: dict[str, str] = {}
-    for field in (CONF_ENCRYPTION_KEY, CONF_AUTHENTICATION_KEY):
-        try:
-            _normalize_key(user_input.get(field))
-        except ValueError:
-            errors[field] = ERROR_INVALID_KEY
-    if required and not (user_input.get(CONF_ENCRYPTION_KEY) or "").strip():
-        errors[CONF_ENCRYPTION_KEY] = ERROR_INVALID_KEY
-    return errors
 
 
 class SwissMeterConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -298,12 +87,7 @@ class SwissMeterConfigFlow(ConfigFlow, domain=DOMAIN):
     def __init__(self) -> None:
         """Start with nothing chosen."""
         self._port_step = STEP_SERIAL
-        self._port = ""
-        self._serial_format = SERIAL_FORMAT_AUTO
-        self._model = AUTO
-        self._utility = NO_UTILITY  # preset chosen on the port step (not stored in the entry)
-        self._key_text = ""
-        self._auth_key_text = ""
+        self._chosen = Choices()
         self._have_keys = False  # the meter step was filled in (a port retry skips it)
         self._errors: dict[str, str] = {}
         self._probe_task: asyncio.Task[ProbeResult] | None = None
@@ -324,53 +108,40 @@ class SwissMeterConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def async_step_serial(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Pick a serial adapter plugged into this machine."""
-        self._port_step = STEP_SERIAL
-        errors = self._take_errors()
-        if user_input is not None:
-            try:
-                port = normalize_port(user_input[CONF_PORT], network=False)
-            except ValueError:
-                errors = {CONF_PORT: ERROR_INVALID_URL}
-            else:
-                port = await self.hass.async_add_executor_job(_serial_by_id, port)
-                return await self._async_port_chosen(port, user_input)
-        schema = vol.Schema(
-            {
-                vol.Optional(CONF_UTILITY, default=NO_UTILITY): _utility_selector(),
-                vol.Required(CONF_PORT): await _async_port_selector(self.hass),
-                vol.Required(CONF_SERIAL_FORMAT, default=SERIAL_FORMAT_AUTO): _format_selector(),
-            }
-        )
-        return self.async_show_form(
-            step_id=STEP_SERIAL,
-            data_schema=self.add_suggested_values_to_schema(schema, self._port_suggestion()),
-            errors=errors,
-            description_placeholders=self._placeholders(),
-        )
+        return await self._async_port_step(STEP_SERIAL, user_input)
 
     async def async_step_network(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Enter the address of a ser2net bridge or an ESPHome serial proxy."""
-        self._port_step = STEP_NETWORK
+        return await self._async_port_step(STEP_NETWORK, user_input)
+
+    async def _async_port_step(
+        self, step_id: str, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        """Show or take the port form: a list of adapters (serial) or a URL field (network)."""
+        network = step_id == STEP_NETWORK
+        chosen = self._chosen
+        self._port_step = step_id
         errors = self._take_errors()
         if user_input is not None:
             try:
-                port = normalize_port(user_input[CONF_PORT], network=True)
+                port = await async_stored_port(self.hass, user_input[CONF_PORT], network=network)
             except ValueError:
                 errors = {CONF_PORT: ERROR_INVALID_URL}
             else:
                 return await self._async_port_chosen(port, user_input)
+        port_field = selector.TextSelector() if network else await async_port_selector(self.hass)
         schema = vol.Schema(
             {
-                vol.Optional(CONF_UTILITY, default=NO_UTILITY): _utility_selector(),
-                vol.Required(CONF_PORT): selector.TextSelector(),
-                vol.Required(CONF_SERIAL_FORMAT, default=SERIAL_FORMAT_AUTO): _format_selector(),
+                vol.Optional(CONF_UTILITY, default=NO_UTILITY): utility_selector(),
+                vol.Required(CONF_PORT): port_field,
+                vol.Required(CONF_SERIAL_FORMAT, default=SERIAL_FORMAT_AUTO): format_selector(),
             }
         )
         return self.async_show_form(
-            step_id=STEP_NETWORK,
-            data_schema=self.add_suggested_values_to_schema(schema, self._port_suggestion()),
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(schema, chosen.port_suggestion()),
             errors=errors,
             description_placeholders=self._placeholders(),
         )
@@ -379,23 +150,20 @@ class SwissMeterConfigFlow(ConfigFlow, domain=DOMAIN):
         self, port: str, user_input: Mapping[str, Any]
     ) -> ConfigFlowResult:
         """Remember the port; retry the probe directly when the keys are already known."""
-        self._port = port
-        self._serial_format = user_input.get(CONF_SERIAL_FORMAT, SERIAL_FORMAT_AUTO)
+        chosen = self._chosen
+        chosen.port = port
+        chosen.serial_format = user_input.get(CONF_SERIAL_FORMAT, SERIAL_FORMAT_AUTO)
         preset = get_preset(user_input.get(CONF_UTILITY))
-        self._utility = preset.id if preset is not None else NO_UTILITY
+        chosen.utility = preset.id if preset is not None else NO_UTILITY
         if preset is not None:
             # The preset fills what the user left open; an explicit choice always wins.
-            if self._serial_format == SERIAL_FORMAT_AUTO:
-                self._serial_format = preset.serial_format
+            if chosen.serial_format == SERIAL_FORMAT_AUTO:
+                chosen.serial_format = preset.serial_format
             if not self._have_keys:
-                self._model = preset.model
+                chosen.model = preset.model
         if await self._async_port_in_use(port):
             self._errors = {CONF_PORT: ERROR_PORT_IN_USE}
-            return await (
-                self.async_step_network()
-                if self._port_step == STEP_NETWORK
-                else self.async_step_serial()
-            )
+            return await self._async_port_step(self._port_step, None)
         if self._have_keys:
             return await self.async_step_probe()
         return await self.async_step_meter()
@@ -404,25 +172,24 @@ class SwissMeterConfigFlow(ConfigFlow, domain=DOMAIN):
         """Meter model and keys."""
         errors = self._take_errors()
         if user_input is not None:
-            self._model = user_input.get(CONF_MODEL, AUTO)
-            errors = _key_errors(user_input)
+            self._chosen.model = user_input.get(CONF_MODEL, AUTO)
+            keys, errors = typed_keys(user_input)
             if not errors:
-                self._key_text = _normalize_key(user_input.get(CONF_ENCRYPTION_KEY))[0]
-                self._auth_key_text = _normalize_key(user_input.get(CONF_AUTHENTICATION_KEY))[0]
+                self._chosen.keys = keys
                 self._have_keys = True
                 return await self.async_step_probe()
         schema = vol.Schema(
             {
-                vol.Required(CONF_MODEL, default=AUTO): _model_selector(),
-                vol.Optional(CONF_ENCRYPTION_KEY): _key_selector(),
-                vol.Optional(CONF_AUTHENTICATION_KEY): _key_selector(),
+                vol.Required(CONF_MODEL, default=AUTO): model_selector(),
+                **key_fields(),
             }
         )
-        hint = await _async_utility_hint(self.hass, get_preset(self._utility))
+        hint = await async_utility_hint(self.hass, get_preset(self._chosen.utility))
         # Keys are never sent back to the browser; only the model is kept.
+        suggested = {CONF_MODEL: self._chosen.model}
         return self.async_show_form(
             step_id=STEP_METER,
-            data_schema=self.add_suggested_values_to_schema(schema, {CONF_MODEL: self._model}),
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
             errors=errors,
             description_placeholders={**self._placeholders(), "utility_hint": hint},
         )
@@ -433,10 +200,12 @@ class SwissMeterConfigFlow(ConfigFlow, domain=DOMAIN):
         """Show what the live check found and create the entry."""
         result = self._result
         assert result is not None
-        await self.async_set_unique_id(self._unique_id(result))
+        await self.async_set_unique_id(self._chosen.unique_id(result))
         self._abort_if_unique_id_configured()
         if user_input is not None:
-            return self.async_create_entry(title=self._title(result), data=self._entry_data())
+            return self.async_create_entry(
+                title=self._chosen.title(result), data=self._chosen.entry_data(result)
+            )
         return self.async_show_form(
             step_id=STEP_CONFIRM,
             data_schema=vol.Schema({}),
@@ -487,13 +256,15 @@ class SwissMeterConfigFlow(ConfigFlow, domain=DOMAIN):
         ):
             # A tty read by two processes splits the bytes, a ser2net port takes one client.
             paused = await self.hass.config_entries.async_unload(entry.entry_id)
+        chosen = self._chosen
+        key, auth_key = chosen.keys.as_bytes()
         try:
             result = await async_probe(
-                self._port,
-                self._serial_format,
-                key=_stored_key(self._key_text),
-                auth_key=_stored_key(self._auth_key_text),
-                model=self._model,
+                chosen.port,
+                chosen.serial_format,
+                key=key,
+                auth_key=auth_key,
+                model=chosen.model,
                 timeouts=PROBE_TIMEOUTS,
             )
         except BaseException:
@@ -518,44 +289,39 @@ class SwissMeterConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Change port, line settings, model or keys of the same meter."""
         entry = self._get_reconfigure_entry()
+        chosen = self._chosen
         errors = self._take_errors()
         if user_input is not None:
             try:
-                port = normalize_port(user_input[CONF_PORT], network=False)
+                port = await async_stored_port(self.hass, user_input[CONF_PORT], network=False)
             except ValueError:
                 errors = {CONF_PORT: ERROR_INVALID_URL}
             else:
-                errors = _key_errors(user_input)
-                port = await self.hass.async_add_executor_job(_serial_by_id, port)
+                keys, errors = typed_keys(user_input)
                 if not errors and await self._async_port_in_use(port):
                     errors = {CONF_PORT: ERROR_PORT_IN_USE}
                 if not errors:
-                    self._port = port
-                    self._serial_format = user_input[CONF_SERIAL_FORMAT]
-                    self._model = user_input[CONF_MODEL]
-                    # An empty key field keeps the stored key (keys are never shown).
-                    key = _normalize_key(user_input.get(CONF_ENCRYPTION_KEY))[0]
-                    auth = _normalize_key(user_input.get(CONF_AUTHENTICATION_KEY))[0]
-                    self._key_text = key or entry.data.get(CONF_ENCRYPTION_KEY) or ""
-                    self._auth_key_text = auth or entry.data.get(CONF_AUTHENTICATION_KEY) or ""
+                    chosen.port = port
+                    chosen.serial_format = user_input[CONF_SERIAL_FORMAT]
+                    chosen.model = user_input[CONF_MODEL]
+                    chosen.keys = keys.or_stored(entry.data)  # an empty field keeps the key
                     return await self.async_step_probe()
         else:
-            self._port = self._port or entry.data[CONF_PORT]
-            self._serial_format = entry.data.get(CONF_SERIAL_FORMAT, SERIAL_FORMAT_AUTO)
-            self._model = entry.data.get(CONF_MODEL, AUTO)
+            chosen.port = chosen.port or entry.data[CONF_PORT]
+            chosen.serial_format = entry.data.get(CONF_SERIAL_FORMAT, SERIAL_FORMAT_AUTO)
+            chosen.model = entry.data.get(CONF_MODEL, AUTO)
         schema = vol.Schema(
             {
-                vol.Required(CONF_PORT): await _async_port_selector(self.hass),
-                vol.Required(CONF_SERIAL_FORMAT): _format_selector(),
-                vol.Required(CONF_MODEL): _model_selector(),
-                vol.Optional(CONF_ENCRYPTION_KEY): _key_selector(),
-                vol.Optional(CONF_AUTHENTICATION_KEY): _key_selector(),
+                vol.Required(CONF_PORT): await async_port_selector(self.hass),
+                vol.Required(CONF_SERIAL_FORMAT): format_selector(),
+                vol.Required(CONF_MODEL): model_selector(),
+                **key_fields(),
             }
         )
         suggested = {
-            CONF_PORT: self._port,
-            CONF_SERIAL_FORMAT: self._serial_format,
-            CONF_MODEL: self._model,
+            CONF_PORT: chosen.port,
+            CONF_SERIAL_FORMAT: chosen.serial_format,
+            CONF_MODEL: chosen.model,
         }
         return self.async_show_form(
             step_id=STEP_RECONFIGURE,
@@ -575,23 +341,13 @@ class SwissMeterConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reauth_entry()
         errors = self._take_errors()
         if user_input is not None:
-            errors = _key_errors(user_input, required=True)
+            keys, errors = typed_keys(user_input, required=True)
             if not errors:
-                self._port = entry.data[CONF_PORT]
-                self._serial_format = entry.data.get(CONF_SERIAL_FORMAT, SERIAL_FORMAT_AUTO)
-                self._model = entry.data.get(CONF_MODEL, AUTO)
-                self._key_text = _normalize_key(user_input.get(CONF_ENCRYPTION_KEY))[0]
-                self._auth_key_text = _normalize_key(user_input.get(CONF_AUTHENTICATION_KEY))[0]
+                self._chosen = Choices.of_entry(entry.data, keys)
                 return await self.async_step_probe()
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_ENCRYPTION_KEY): _key_selector(),
-                vol.Optional(CONF_AUTHENTICATION_KEY): _key_selector(),
-            }
-        )
         return self.async_show_form(
             step_id=STEP_REAUTH_CONFIRM,
-            data_schema=schema,
+            data_schema=vol.Schema(key_fields(required=True)),
             errors=errors,
             description_placeholders={"name": entry.title, **self._placeholders()},
         )
@@ -602,17 +358,17 @@ class SwissMeterConfigFlow(ConfigFlow, domain=DOMAIN):
         result = self._result
         assert entry is not None
         assert result is not None
-        if self._unique_id(result) != entry.unique_id:
+        found = self._chosen.unique_id(result)
+        if found != entry.unique_id:
             if self._paused:
                 self.hass.config_entries.async_schedule_reload(entry.entry_id)
             return self.async_abort(
                 reason=ABORT_WRONG_METER,
-                description_placeholders={
-                    "expected": entry.unique_id or "?",
-                    "found": self._unique_id(result),
-                },
+                description_placeholders={"expected": entry.unique_id or "?", "found": found},
             )
-        return self.async_update_reload_and_abort(entry, data_updates=self._entry_data())
+        return self.async_update_reload_and_abort(
+            entry, data_updates=self._chosen.entry_data(result)
+        )
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -628,173 +384,13 @@ class SwissMeterConfigFlow(ConfigFlow, domain=DOMAIN):
         errors, self._errors = self._errors, {}
         return errors
 
-    def _port_suggestion(self) -> dict[str, Any]:
-        if not self._port:
-            return {}
-        return {
-            CONF_PORT: self._port,
-            CONF_SERIAL_FORMAT: self._serial_format,
-            CONF_UTILITY: self._utility,
-        }
-
     async def _async_port_in_use(self, port: str) -> bool:
-        """Another entry already reads this port (two readers would each get half the bytes)."""
-        flow_entry = self._flow_entry()
-        others = [
-            entry.data[CONF_PORT]
-            for entry in self._async_current_entries(include_ignore=False)
-            if CONF_PORT in entry.data
-            and (flow_entry is None or entry.entry_id != flow_entry.entry_id)
-        ]
-        for other in others:
-            if await self.hass.async_add_executor_job(_same_port, port, other):
-                return True
-        return False
-
-    def _unique_id(self, result: ProbeResult) -> str:
-        # Without number or system title the port is the only stable handle left.
-        return result.identity or redact_port(self._port)
-
-    def _title(self, result: ProbeResult) -> str:
-        name = result.model_name(self._model) or "Smart meter"
-        return f"{name} {result.identity or redact_port(self._port)}"
-
-    def _entry_data(self) -> dict[str, Any]:
-        result = self._result
-        assert result is not None
-        data: dict[str, Any] = {
-            CONF_PORT: self._port,
-            # What worked, so the runtime need not probe again at every start.
-            CONF_SERIAL_FORMAT: result.serial_format,
-            CONF_MODEL: self._model,
-            CONF_ENCRYPTION_KEY: self._key_text,
-            CONF_AUTHENTICATION_KEY: self._auth_key_text,
-        }
-        if result.intervals:
-            data[CONF_PUSH_INTERVALS] = dict(result.intervals)
-        return data
+        """Another entry than the one reconfigured already reads this port."""
+        entry = self._flow_entry()
+        entries = self._async_current_entries(include_ignore=False)
+        return await async_port_in_use(
+            self.hass, port, entries, None if entry is None else entry.entry_id
+        )
 
     def _placeholders(self) -> dict[str, str]:
-        """Text for descriptions; ports are redacted (esphome:// URLs can carry an API key)."""
-        timeouts = PROBE_TIMEOUTS
-        formats = len(PROBE_ORDER) if self._serial_format == SERIAL_FORMAT_AUTO else 1
-        longest = timeouts.total + (formats - 1) * timeouts.per_format
-        placeholders = {
-            "port": redact_port(self._port) if self._port else "",
-            "timeout": str(round(longest)),
-            "example_url": "socket://192.168.1.20:3001",
-        }
-        if (result := self._result) is not None:
-            placeholders |= {
-                "meter_number": result.identity or "?",
-                "model": result.model_name(self._model) or result.manufacturer or "?",
-                "values": str(result.values),
-                "serial_format": result.serial_format.replace("_", " "),
-            }
-        return placeholders
-
-
-class SwissMeterOptionsFlow(OptionsFlow):
-    """How often states are written, scaler fixes, unknown codes and which clock to trust."""
-
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """One form; the runtime reloads the entry when options change."""
-        errors: dict[str, str] = {}
-        placeholders = {"scaler_error": ""}
-        options: Mapping[str, Any] = self.config_entry.options
-        if user_input is not None:
-            # A client may leave the folded section out: it keeps what is stored.
-            stored = MeterOptions.from_mapping(options)
-            kept = {
-                CONF_VSE_MQTT: stored.vse_mqtt,
-                CONF_VSE_GROUP: stored.vse_group,
-                CONF_VSE_SOURCE: stored.vse_source,
-            }
-            flat = {**user_input, **kept, **user_input.get(SECTION_VSE, {})}
-            text = (flat.get(CONF_SCALER_OVERRIDES) or "").strip()
-            try:
-                parse_scaler_overrides(text)
-            except ValueError as err:
-                errors[CONF_SCALER_OVERRIDES] = ERROR_INVALID_SCALER
-                placeholders["scaler_error"] = str(err)
-            errors.update(self._vse_errors(flat))
-            if not errors:
-                return self.async_create_entry(
-                    data={
-                        CONF_MIN_INTERVAL: int(flat[CONF_MIN_INTERVAL]),
-                        CONF_SCALER_OVERRIDES: text,
-                        CONF_UNKNOWN_OBIS: bool(flat[CONF_UNKNOWN_OBIS]),
-                        CONF_TIME_SOURCE: flat[CONF_TIME_SOURCE],
-                        CONF_VSE_MQTT: bool(flat.get(CONF_VSE_MQTT, False)),
-                        CONF_VSE_GROUP: str(flat.get(CONF_VSE_GROUP) or "").strip(),
-                        CONF_VSE_SOURCE: str(flat.get(CONF_VSE_SOURCE) or "").strip(),
-                    }
-                )
-            options = {**options, **flat}
-        current = MeterOptions.from_mapping(options)
-        schema = vol.Schema(
-            {
-                vol.Required(
-                    CONF_MIN_INTERVAL,
-                    default=current.min_interval,
-                ): selector.NumberSelector(
-                    selector.NumberSelectorConfig(
-                        min=0,
-                        max=3600,
-                        step=1,
-                        mode=selector.NumberSelectorMode.BOX,
-                        unit_of_measurement="s",
-                    )
-                ),
-                vol.Optional(
-                    CONF_SCALER_OVERRIDES,
-                    description={"suggested_value": current.scaler_overrides},
-                ): selector.TextSelector(),
-                vol.Required(
-                    CONF_UNKNOWN_OBIS,
-                    default=current.unknown_obis,
-                ): selector.BooleanSelector(),
-                vol.Required(
-                    CONF_TIME_SOURCE,
-                    default=current.time_source,
-                ): selector.SelectSelector(
-                    selector.SelectSelectorConfig(
-                        options=[TIME_SOURCE_METER, TIME_SOURCE_RECEIVE],
-                        translation_key=CONF_TIME_SOURCE,
-                        mode=selector.SelectSelectorMode.LIST,
-                    )
-                ),
-                # Off by default and for few users: folded away unless it is on.
-                vol.Optional(SECTION_VSE): section(
-                    vol.Schema(
-                        {
-                            vol.Required(
-                                CONF_VSE_MQTT, default=current.vse_mqtt
-                            ): selector.BooleanSelector(),
-                            vol.Optional(
-                                CONF_VSE_GROUP, default=current.vse_group
-                            ): selector.TextSelector(),
-                            vol.Optional(
-                                CONF_VSE_SOURCE,
-                                description={"suggested_value": current.vse_source},
-                            ): selector.TextSelector(),
-                        }
-                    ),
-                    {"collapsed": not current.vse_mqtt},
-                ),
-            }
-        )
-        return self.async_show_form(
-            step_id="init", data_schema=schema, errors=errors, description_placeholders=placeholders
-        )
-
-    def _vse_errors(self, flat: Mapping[str, Any]) -> dict[str, str]:
-        """Topic levels must be valid; the output needs the MQTT integration set up."""
-        errors: dict[str, str] = {}
-        for field in (CONF_VSE_GROUP, CONF_VSE_SOURCE):
-            text = str(flat.get(field) or "").strip()
-            if text and not valid_topic_level(text):
-                errors["base"] = ERROR_INVALID_TOPIC
-        if flat.get(CONF_VSE_MQTT) and not self.hass.config_entries.async_entries("mqtt"):
-            errors["base"] = ERROR_MQTT_MISSING
-        return errors
+        return self._chosen.placeholders(PROBE_TIMEOUTS, self._result)

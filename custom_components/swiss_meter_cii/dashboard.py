@@ -22,11 +22,12 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 import voluptuous as vol
 
 from .const import DOMAIN
-from .coordinator import SwissMeterConfigEntry, SwissMeterCoordinator
+from .coordinator import SwissMeterCoordinator
 from .decoder.catalogue import Quantity, describe
 from .decoder.submeters import channel_of
 from .live import LiveEvent
-from .sensor import NET_POWER
+from .net_power import NET_POWER
+from .runtime_data import SwissMeterConfigEntry
 
 FRONTEND_DIR: Final = Path(__file__).parent / "frontend"
 MODULE_FILE: Final = FRONTEND_DIR / "swiss-meter-dashboard.js"
@@ -80,7 +81,7 @@ def ws_live(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, An
             msg["id"], "not_found", "no loaded Swiss Meter CII entry with that id"
         )
         return
-    coordinator: SwissMeterCoordinator = entry.runtime_data
+    coordinator: SwissMeterCoordinator = entry.runtime_data.coordinator
     ident = msg["id"]
 
     @callback
@@ -94,7 +95,7 @@ def ws_live(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, An
 
 def meter_layout(hass: HomeAssistant, entry: SwissMeterConfigEntry) -> dict[str, Any]:
     """Group the entry's enabled sensors: every value, energy totals, sub-meters, link."""
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     state = coordinator.data
     current = state.meter or coordinator.meter
     meter = current.number if current is not None else None

@@ -10,10 +10,12 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_AUTHENTICATION_KEY, CONF_ENCRYPTION_KEY, CONF_PORT
-from .coordinator import SwissMeterConfigEntry, SwissMeterCoordinator
+from .coordinator import SwissMeterCoordinator
+from .decoder import DecoderStats
 from .decoder.explain import outline
 from .decoder.push import ErrorEvent, Push, Reading
 from .link import redact_port
+from .runtime_data import SwissMeterConfigEntry
 
 TO_REDACT = {CONF_ENCRYPTION_KEY, CONF_AUTHENTICATION_KEY, "key", "password", "noise_psk"}
 MAX_STRUCTURE = 2000  # characters of an unknown layout's structure
@@ -23,7 +25,7 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: SwissMeterConfigEntry
 ) -> dict[str, Any]:
     """Return settings (redacted), link statistics, recent frames and the last push."""
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     data = dict(entry.data)
     if CONF_PORT in data:
         data[CONF_PORT] = redact_port(str(data[CONF_PORT]))
@@ -59,7 +61,7 @@ async def async_get_config_entry_diagnostics(
             "security": stats.security,
         },
         "errors": {kind.value: count for kind, count in stats.errors.items()},
-        "decoder": _decoder(coordinator),
+        "decoder": _decoder(entry.runtime_data.reader.decoder_stats),
         "meter": {
             "available": coordinator.available,
             "identity": dataclasses.asdict(state.meter) if state.meter else None,
@@ -111,11 +113,9 @@ def _refusal(event: ErrorEvent) -> dict[str, Any]:
     }
 
 
-def _decoder(coordinator: SwissMeterCoordinator) -> dict[str, Any] | None:
+def _decoder(decoder_stats: DecoderStats) -> dict[str, Any]:
     """Bytes, garbage, frames and errors as the decoder counted them."""
-    if coordinator.decoder_stats is None:
-        return None
-    stats = dataclasses.asdict(coordinator.decoder_stats())
+    stats = dataclasses.asdict(decoder_stats)
     stats["errors"] = {str(kind): count for kind, count in stats["errors"].items()}
     return stats
 

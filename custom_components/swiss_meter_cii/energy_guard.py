@@ -18,8 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 import logging
 
+from .decoder.catalogue import Quantity, describe
 from .decoder.push import Reading
 
 _LOGGER = logging.getLogger(__name__)
@@ -29,6 +31,16 @@ SPIKE_MIN = Decimal(10_000)  # base units (Wh, varh, VAh): smaller steps are nev
 SPIKE_FACTOR = 10  # ... nor steps up to this many times the largest recent step
 CONFIRM_PUSHES = 3  # a held step is published once this many pushes in a row reach it
 _STEP_DECAY = Decimal("0.99")  # the "largest recent step" fades by 1 % per push
+
+# What the guard applies to: registers the Energy dashboard sums.
+CUMULATIVE: frozenset[Quantity] = frozenset(
+    {
+        Quantity.ACTIVE_ENERGY,
+        Quantity.REACTIVE_ENERGY,
+        Quantity.APPARENT_ENERGY,
+        Quantity.SUBMETER_TOTAL,  # gas / water / heat meter readings: the guard applies too
+    }
+)
 
 # Registers may arrive in Wh from binary pushes and in kWh from DSMR text: compare (and store
 # across restarts) in base units. unit -> (base unit, factor).
@@ -58,6 +70,20 @@ def reading_magnitude(reading: Reading) -> Decimal | None:
         return None
     known = _UNITS.get(reading.unit or "")
     return number * known[1] if known else number
+
+
+@lru_cache(maxsize=1024)
+def is_cumulative(obis: str) -> bool:
+    """Tell whether `obis` is a register the Energy dashboard sums (guarded)."""
+    return describe(obis).quantity in CUMULATIVE
+
+
+def not_above(reading: Reading, current: Reading | None) -> bool:
+    """Whether a register reading is not higher than the current one (both numbers)."""
+    if current is None:
+        return False
+    new, old = reading_magnitude(reading), reading_magnitude(current)
+    return new is not None and old is not None and new <= old
 
 
 @dataclass(slots=True)
@@ -97,6 +123,25 @@ class EnergyGuard:
         magnitude = reading_magnitude(reading)
         if register not in self._last and magnitude is not None and magnitude >= 0:
             self._last[register] = magnitude
+
+    def restore(self, register: str, obis: str, value: object, unit: str | None) -> None:
+        """Seed `register` from its sensor's restored state (a number), if the guard keeps it.
+
+        Sensors call this as they are restored, before the first push of a run.
+        """
+        if is_cumulative(obis) and isinstance(value, int | float | Decimal):
+            self.seed(register, Reading(value, unit))
+
+    def kept(self, register: str, obis: str, unit: str | None) -> tuple[Decimal, str | None] | None:
+        """Return what a sensor showing nothing must store at shutdown: its last guarded value.
+
+        Otherwise an unavailable register restores nothing, and the first (possibly lower)
+        value after the restart would pass the guard unchecked. `unit` is the sensor's.
+        """
+        if not is_cumulative(obis):
+            return None
+        last = self._last.get(register)
+        return None if last is None else (last, base_unit(unit))
 
     def accept(self, register: str, reading: Reading) -> bool:
         """Return True when `reading` may be published; count and log the ones that may not."""

@@ -9,9 +9,10 @@ from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
-from .coordinator import MeterIdentity, SwissMeterCoordinator
+from .coordinator import SwissMeterCoordinator
 from .decoder.push import Reading
 from .decoder.submeters import Medium, channel_of, device_type_key, medium_of, serial_key
+from .meter_state import MeterIdentity
 
 
 def meter_device_info(coordinator: SwissMeterCoordinator, meter: MeterIdentity) -> DeviceInfo:

@@ -11,6 +11,7 @@ from typing import Final
 
 from .decoder.push import Reading
 
+NET_POWER: Final = "net_power"  # the sensor's key: unique id suffix and translation key
 _WATTS_PER_UNIT: Final[dict[str | None, Decimal]] = {"W": Decimal(1), "kW": Decimal(1000)}
 
 

@@ -9,11 +9,12 @@ iteration as the chunk that completed it: no batching, no queue.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 import logging
 import os
+from typing import Any, Protocol
 
 import serialx
 
@@ -25,11 +26,11 @@ from .const import (
     SERIAL_FORMAT_AUTO,
     SLOWEST_PUSH_INTERVAL,
 )
-from .coordinator import LinkState, SwissMeterCoordinator
-from .decoder import StreamDecoder
+from .decoder import DecoderStats, StreamDecoder
 from .decoder.errors import ErrorKind
 from .decoder.push import ErrorEvent, Push
 from .link import LinkError, SerialFormat, open_link, redact_port
+from .link_stats import LinkState
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -39,6 +40,29 @@ CLOSE_TIMEOUT = 2.0
 type Link = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 type Opener = Callable[[str, SerialFormat], Awaitable[Link]]
 type DecoderFactory = Callable[[], StreamDecoder]
+type TaskSpawner = Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]]
+
+
+class PushSink(Protocol):
+    """What the reader hands its results to (the coordinator; tests record the calls)."""
+
+    @property
+    def push_interval(self) -> float | None:
+        """The meter's rhythm so far (sizes the watchdog); None until known."""
+
+    def set_link_state(
+        self, state: LinkState, *, detail: str | None = None, serial_format: str | None = None
+    ) -> None:
+        """Record that the link opened, closed or is being opened."""
+
+    def handle_bytes(self, count: int) -> None:
+        """Count raw bytes as they arrive."""
+
+    def handle_error(self, event: ErrorEvent) -> None:
+        """Take a frame or push the decoder refused."""
+
+    def handle_push(self, push: Push, received_at: float | None = None) -> None:
+        """Take a push the decoder completed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +96,7 @@ class MeterReader:
 
     def __init__(
         self,
-        coordinator: SwissMeterCoordinator,
+        coordinator: PushSink,
         port: str,
         serial_format: str,
         decoder_factory: DecoderFactory,
@@ -98,12 +122,32 @@ class MeterReader:
         self._timing = timing if timing is not None else DEFAULT_TIMING
         self._opener: Opener = opener if opener is not None else open_link
         self._handler_failed = False
-        coordinator.decoder_stats = lambda: self._decoder.stats
+        self._task: asyncio.Task[None] | None = None
 
     @property
     def serial_format(self) -> str:
         """The line settings used for the next (or current) opening."""
         return self._formats[self._format_index]
+
+    @property
+    def decoder_stats(self) -> DecoderStats:
+        """Counters of the decoder in use (a decoder failure replaces it: counts restart)."""
+        return self._decoder.stats
+
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        """The task running `run`, once started."""
+        return self._task
+
+    def start(self, spawn: TaskSpawner) -> None:
+        """Run the loop in the task `spawn` makes (the entry's, so unloading cancels it too)."""
+        self._task = spawn(self.run())
+
+    async def stop(self, grace: float) -> None:
+        """Cancel the loop and give it `grace` seconds to close the port."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.wait([self._task], timeout=grace)
 
     async def run(self) -> None:
         """Read, reconnect, repeat; only cancellation ends it."""

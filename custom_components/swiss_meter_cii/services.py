@@ -111,7 +111,7 @@ async def _get_reading(call: ServiceCall) -> ServiceResponse:
             translation_key="entry_not_loaded",
             translation_placeholders={"entry_id": entry_id},
         )
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     push = coordinator.last_push
     if push is None or coordinator.meter is None:
         raise ServiceValidationError(

@@ -18,9 +18,10 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 
-from .coordinator import CLOCK_OBIS, MeterIdentity, SwissMeterConfigEntry
 from .decoder.push import Push, Reading
+from .meter_state import CLOCK_OBIS, MeterIdentity
 from .options import MeterOptions
+from .runtime_data import SwissMeterConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -127,5 +128,6 @@ def async_setup_vse_output(hass: HomeAssistant, entry: SwissMeterConfigEntry) ->
     if not entry.runtime_data.options.vse_mqtt:
         return
     output = VseMqttOutput(hass, entry)
-    remove: CALLBACK_TYPE = entry.runtime_data.async_add_push_listener(output.handle_push)
+    coordinator = entry.runtime_data.coordinator
+    remove: CALLBACK_TYPE = coordinator.async_add_push_listener(output.handle_push)
     entry.async_on_unload(remove)

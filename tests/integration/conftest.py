@@ -6,11 +6,13 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, cast
 from unittest.mock import PropertyMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import MAJOR_VERSION, MINOR_VERSION
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 import pytest
@@ -18,6 +20,11 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
     MockConfigEntry,
     async_fire_time_changed,
 )
+from pytest_homeassistant_custom_component.syrupy import (  # type: ignore[import-untyped,unused-ignore]
+    HomeAssistantSnapshotExtension,
+)
+from syrupy.assertion import SnapshotAssertion
+from syrupy.location import PyTestLocation
 
 from custom_components.swiss_meter_cii import reader as reader_module
 from custom_components.swiss_meter_cii.const import (
@@ -44,6 +51,30 @@ FAST_TIMING = ReaderTiming(
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load custom_components/ in every test."""
+
+
+class ReleaseSnapshotExtension(HomeAssistantSnapshotExtension):  # type: ignore[misc]
+    """Home Assistant's snapshot format, in one folder per Home Assistant release.
+
+    What a release stores and shows changes between the two legs (README "Development"):
+    2026.x adds registry fields, keys state attributes by enums and suggests a display
+    precision of its own; each leg compares against the snapshots of its release.
+    """
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        """Return snapshots/<major>.<minor>/ next to the test file."""
+        base = Path(super().dirname(test_location=test_location))
+        return str(base / f"{MAJOR_VERSION}.{MINOR_VERSION}")
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots with Home Assistant's serializer (ids and times left out), per release.
+
+    The test package defines this fixture too, but syrupy's own plugin shadows it.
+    """
+    return snapshot.use_extension(ReleaseSnapshotExtension)
 
 
 class FakeWriter:
@@ -157,11 +188,12 @@ def entry_for(
     auth_text: str = "",
     model: str = "auto",
     options: dict[str, Any] | None = None,
+    title: str | None = None,
 ) -> MockConfigEntry:
-    """A config entry as the wizard creates it for `sim`."""
+    """A config entry as the wizard creates it for `sim` (titled as an E450 by default)."""
     return MockConfigEntry(
         domain=DOMAIN,
-        title=f"Landis+Gyr E450 {sim.meter_number}",
+        title=title or f"Landis+Gyr E450 {sim.meter_number}",
         unique_id=sim.meter_number,
         data={
             CONF_PORT: port,
@@ -205,7 +237,7 @@ async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> SwissMeter
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    return cast(SwissMeterCoordinator, entry.runtime_data)
+    return cast(SwissMeterCoordinator, entry.runtime_data.coordinator)
 
 
 def as_float(value: object) -> float:

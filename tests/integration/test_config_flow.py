@@ -23,8 +23,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 import serialx
 
-from custom_components.swiss_meter_cii import config_flow
-from custom_components.swiss_meter_cii.config_flow import normalize_port
+from custom_components.swiss_meter_cii import config_flow, ports
 from custom_components.swiss_meter_cii.const import (
     CONF_AUTHENTICATION_KEY,
     CONF_ENCRYPTION_KEY,
@@ -48,6 +47,7 @@ from custom_components.swiss_meter_cii.options import (
     CONF_VSE_MQTT,
     CONF_VSE_SOURCE,
 )
+from custom_components.swiss_meter_cii.ports import normalize_port
 from custom_components.swiss_meter_cii.probe import PROBE_ERRORS, ProbeTimeouts
 from simulator import (
     DEFAULT_AUTH_KEY,
@@ -60,6 +60,7 @@ from simulator import (
 )
 
 FLOW = "custom_components.swiss_meter_cii.config_flow"
+PORTS = "custom_components.swiss_meter_cii.ports"
 PROBE = "custom_components.swiss_meter_cii.probe"
 FAST = ProbeTimeouts(total=3.0, per_format=1.0, gap=0.1)
 INTERVAL = 0.15
@@ -805,119 +806,72 @@ def meter_entry(meter: MeterSimulator, port: str, **data: str) -> MockConfigEntr
     )
 
 
-async def test_reconfigure_moves_the_meter_to_another_port(
-    hass: HomeAssistant, pty_meter: PtyFactory, mock_setup_entry: AsyncMock
+@pytest.mark.parametrize(
+    ("loaded", "sender", "fields", "outcome"),
+    [
+        pytest.param(False, "mine", {CONF_MODEL: "lg_e450"}, "reconfigure_successful", id="moves"),
+        pytest.param(False, "other", {}, "wrong_meter", id="another-meter"),
+        pytest.param(False, "mine", {CONF_ENCRYPTION_KEY: WRONG_TEXT}, "wrong_key", id="failure"),
+        pytest.param(True, "mine", {}, "reconfigure_successful", id="loaded"),
+        pytest.param(True, "other", {}, "wrong_meter", id="loaded-another-meter"),
+        pytest.param(
+            True, "mine", {CONF_ENCRYPTION_KEY: WRONG_TEXT}, "wrong_key", id="loaded-failure"
+        ),
+    ],
+)
+async def test_reconfigure(
+    hass: HomeAssistant,
+    pty_meter: PtyFactory,
+    mock_setup_entry: AsyncMock,
+    loaded: bool,
+    sender: str,
+    fields: dict[str, str],
+    outcome: str,
 ) -> None:
-    meter = MeterSimulator("e450", key=DEFAULT_KEY, seed=10)
-    entry = meter_entry(meter, "/dev/ttyUSB0")
+    """Stored only for the same meter after a passed check; a loaded entry is paused for it.
+
+    A loaded entry reads the port it is reconfigured on (the reader is stopped during the
+    check and started again afterwards, whatever the outcome); an unloaded one moves from
+    another port. A failed check shows the form again, another meter aborts.
+    """
+    mine = MeterSimulator("e450", key=DEFAULT_KEY, seed=11)
+    other = MeterSimulator("e450", key=DEFAULT_KEY, seed=12)
+    assert mine.meter_number != other.meter_number
+    line = pty_meter(other if sender == "other" else mine)
+    stored_port = line.path if loaded else "/dev/ttyUSB0"
+    entry = meter_entry(mine, stored_port)
     entry.add_to_hass(hass)
-    line = pty_meter(meter)
+    if loaded:
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        assert entry.state is ConfigEntryState.LOADED
+    calls = len(mock_setup_entry.mock_calls)
     result = await entry.start_reconfigure_flow(hass)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reconfigure"
     assert_no_secret(result)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
-        {CONF_PORT: line.path, CONF_SERIAL_FORMAT: "2400_8E1", CONF_MODEL: "lg_e450"},
+        {CONF_PORT: line.path, CONF_SERIAL_FORMAT: "2400_8E1", CONF_MODEL: "auto", **fields},
     )
     result = await probed(hass, result)
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reconfigure_successful"
-    assert entry.data[CONF_PORT] == line.path
-    assert entry.data[CONF_MODEL] == "lg_e450"
-    assert entry.data[CONF_ENCRYPTION_KEY] == KEY_HEX  # empty field: key kept
-    assert entry.unique_id == meter.meter_number
-
-
-async def test_reconfigure_refuses_another_meter(
-    hass: HomeAssistant, pty_meter: PtyFactory, mock_setup_entry: AsyncMock
-) -> None:
-    mine = MeterSimulator("e450", key=DEFAULT_KEY, seed=11)
-    other = MeterSimulator("e450", key=DEFAULT_KEY, seed=12)
-    assert mine.meter_number != other.meter_number
-    entry = meter_entry(mine, "/dev/ttyUSB0")
-    entry.add_to_hass(hass)
-    line = pty_meter(other)
-    result = await entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {CONF_PORT: line.path, CONF_SERIAL_FORMAT: "2400_8E1", CONF_MODEL: "auto"},
-    )
-    result = await probed(hass, result)
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "wrong_meter"
-    assert entry.data[CONF_PORT] == "/dev/ttyUSB0"
-
-
-async def test_reconfigure_failure_shows_the_form_again(
-    hass: HomeAssistant, pty_meter: PtyFactory
-) -> None:
-    meter = MeterSimulator("e450", key=DEFAULT_KEY, seed=13)
-    entry = meter_entry(meter, "/dev/ttyUSB0")
-    entry.add_to_hass(hass)
-    line = pty_meter(meter)
-    result = await entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {
-            CONF_PORT: line.path,
-            CONF_SERIAL_FORMAT: "2400_8E1",
-            CONF_MODEL: "auto",
-            CONF_ENCRYPTION_KEY: WRONG_TEXT,
-        },
-    )
-    result = await probed(hass, result)
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "reconfigure"
-    assert result["errors"] == {"base": "wrong_key"}
-    assert entry.data[CONF_ENCRYPTION_KEY] == KEY_HEX
-
-
-async def test_reconfigure_frees_the_port_of_a_loaded_entry(
-    hass: HomeAssistant, pty_meter: PtyFactory, mock_setup_entry: AsyncMock
-) -> None:
-    """The running reader is stopped during the check and started again afterwards."""
-    meter = MeterSimulator("e450", key=DEFAULT_KEY, seed=14)
-    line = pty_meter(meter)
-    entry = meter_entry(meter, line.path)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    assert entry.state is ConfigEntryState.LOADED
-    calls = len(mock_setup_entry.mock_calls)
-    result = await entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {CONF_PORT: line.path, CONF_SERIAL_FORMAT: "2400_8E1", CONF_MODEL: "auto"},
-    )
-    result = await probed(hass, result)
-    assert result["reason"] == "reconfigure_successful"
+    if outcome == "wrong_key":
+        assert result["type"] is FlowResultType.FORM
+        assert result["step_id"] == "reconfigure"
+        assert result["errors"] == {"base": "wrong_key"}
+    else:
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == outcome
     await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    assert len(mock_setup_entry.mock_calls) == calls + 1
-
-
-async def test_failed_check_restarts_the_paused_entry(
-    hass: HomeAssistant, pty_meter: PtyFactory, mock_setup_entry: AsyncMock
-) -> None:
-    meter = MeterSimulator("e450", key=DEFAULT_KEY, seed=15)
-    line = pty_meter(meter)
-    entry = meter_entry(meter, line.path)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    result = await entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {
-            CONF_PORT: line.path,
-            CONF_SERIAL_FORMAT: "2400_8E1",
-            CONF_MODEL: "auto",
-            CONF_ENCRYPTION_KEY: WRONG_TEXT,
-        },
-    )
-    result = await probed(hass, result)
-    assert result["errors"] == {"base": "wrong_key"}
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
+    if outcome == "reconfigure_successful":
+        assert entry.data[CONF_PORT] == line.path
+        assert entry.data[CONF_MODEL] == fields.get(CONF_MODEL, "auto")
+        assert entry.unique_id == mine.meter_number
+    else:
+        assert entry.data[CONF_PORT] == stored_port  # nothing stored
+    assert entry.data[CONF_ENCRYPTION_KEY] == KEY_HEX  # an empty key field keeps the key
+    if loaded:
+        assert entry.state is ConfigEntryState.LOADED
+        assert len(mock_setup_entry.mock_calls) == calls + 1
 
 
 # -- reauth ----------------------------------------------------------------------------------
@@ -1039,12 +993,12 @@ def test_device_paths_become_stable_by_id_links(tmp_path: Path) -> None:
     link = by_id / "usb-FTDI_FT232R_USB_UART_A10K1ABC-if00-port0"
     link.symlink_to(device)
     (by_id / "not-a-link").touch()
-    with patch(f"{FLOW}.SERIAL_BY_ID", str(by_id)):
-        assert config_flow._serial_by_id(str(device)) == str(link)
-        assert config_flow._serial_by_id(str(tmp_path / "ttyACM0")) == str(tmp_path / "ttyACM0")
-        assert config_flow._serial_by_id("socket://h:1") == "socket://h:1"
-    with patch(f"{FLOW}.SERIAL_BY_ID", str(tmp_path / "missing")):
-        assert config_flow._serial_by_id(str(device)) == str(device)
+    with patch(f"{PORTS}.SERIAL_BY_ID", str(by_id)):
+        assert ports.serial_by_id(str(device)) == str(link)
+        assert ports.serial_by_id(str(tmp_path / "ttyACM0")) == str(tmp_path / "ttyACM0")
+        assert ports.serial_by_id("socket://h:1") == "socket://h:1"
+    with patch(f"{PORTS}.SERIAL_BY_ID", str(tmp_path / "missing")):
+        assert ports.serial_by_id(str(device)) == str(device)
 
 
 async def test_port_in_use_through_a_symlink(hass: HomeAssistant, tmp_path: Path) -> None:
@@ -1061,9 +1015,9 @@ async def test_port_labels_and_a_failing_scan(hass: HomeAssistant, port_scan: As
     info = serialx.SerialPortInfo(
         "/dev/ttyACM0", "/dev/ttyACM0", 0x10C4, 0xEA60, "0001", "Silicon Labs", None, None, None, 0
     )
-    assert config_flow._port_label(info) == "Silicon Labs, s/n 0001 (/dev/ttyACM0)"
+    assert ports.port_label(info) == "Silicon Labs, s/n 0001 (/dev/ttyACM0)"
     port_scan.side_effect = OSError("no sysfs")
-    assert await config_flow._async_port_options() == []
+    assert await ports.async_port_options() == []
 
 
 async def test_serial_step_refuses_a_bad_url(hass: HomeAssistant) -> None:
@@ -1106,24 +1060,3 @@ async def test_reconfigure_validates_port_and_keys(hass: HomeAssistant) -> None:
     )
     assert result["errors"] == {CONF_AUTHENTICATION_KEY: "invalid_key"}
     assert_no_secret(result)
-
-
-async def test_wrong_meter_restarts_the_paused_entry(
-    hass: HomeAssistant, pty_meter: PtyFactory, mock_setup_entry: AsyncMock
-) -> None:
-    mine = MeterSimulator("e450", key=DEFAULT_KEY, seed=23)
-    other = MeterSimulator("e450", key=DEFAULT_KEY, seed=24)
-    line = pty_meter(other)
-    entry = meter_entry(mine, line.path)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    result = await entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {CONF_PORT: line.path, CONF_SERIAL_FORMAT: "2400_8E1", CONF_MODEL: "auto"},
-    )
-    result = await probed(hass, result)
-    assert result["reason"] == "wrong_meter"
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    assert entry.data[CONF_PORT] == line.path

@@ -19,8 +19,9 @@ from custom_components.swiss_meter_cii.const import (
     PROBE_ORDER,
     SERIAL_FORMAT_AUTO,
 )
-from custom_components.swiss_meter_cii.coordinator import LinkState
-from custom_components.swiss_meter_cii.sensor import LINK_SENSORS, NET_POWER
+from custom_components.swiss_meter_cii.link_sensors import LINK_SENSORS
+from custom_components.swiss_meter_cii.link_stats import LinkState
+from custom_components.swiss_meter_cii.net_power import NET_POWER
 from simulator import MeterSimulator
 
 from .conftest import FakeLink, as_float, energy_state, entry_for, send_push, setup_entry
@@ -31,10 +32,11 @@ async def test_setup_reads_and_unload_closes(
 ) -> None:
     entry = entry_for(meter)
     coordinator = await setup_entry(hass, entry)
-    assert entry.runtime_data is coordinator
+    assert entry.runtime_data.coordinator is coordinator
     assert fake_link.openings == [(entry.data["port"], "2400_8E1")]
-    assert coordinator.reader_task is not None
-    assert not coordinator.reader_task.done()
+    reader_task = entry.runtime_data.reader.task
+    assert reader_task is not None
+    assert not reader_task.done()
     assert coordinator.stats.state is LinkState.CONNECTED
 
     await send_push(hass, fake_link, meter)
@@ -44,7 +46,7 @@ async def test_setup_reads_and_unload_closes(
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.NOT_LOADED
-    assert coordinator.reader_task.done()
+    assert reader_task.done()
     assert fake_link.current.closed
     # The link is closed and the reader gone: nothing is read any more.
     assert len(fake_link.writers) == 1
@@ -121,7 +123,8 @@ async def test_reload_on_options_change(
     reloads: bool,
 ) -> None:
     entry = entry_for(meter)
-    first = await setup_entry(hass, entry)
+    await setup_entry(hass, entry)
+    first = entry.runtime_data
     if "data" in change:
         change = {"data": {**entry.data, **change["data"]}}
     hass.config_entries.async_update_entry(entry, **change)  # type: ignore[arg-type]
@@ -129,9 +132,9 @@ async def test_reload_on_options_change(
     assert entry.state is ConfigEntryState.LOADED
     assert (entry.runtime_data is not first) is reloads
     if reloads:
-        assert first.reader_task is not None
-        assert first.reader_task.done()
-        assert entry.runtime_data.min_interval == 10
+        assert first.reader.task is not None
+        assert first.reader.task.done()
+        assert entry.runtime_data.coordinator.min_interval == 10
         assert len(fake_link.writers) == 2
         assert fake_link.writers[0].closed
     assert await hass.config_entries.async_unload(entry.entry_id)

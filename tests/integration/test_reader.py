@@ -13,11 +13,12 @@ from homeassistant.core import HomeAssistant
 import pytest
 
 from custom_components.swiss_meter_cii.const import PROBE_ORDER, SERIAL_FORMAT_AUTO
-from custom_components.swiss_meter_cii.coordinator import LinkState, SwissMeterCoordinator
+from custom_components.swiss_meter_cii.coordinator import SwissMeterCoordinator
 from custom_components.swiss_meter_cii.decoder import StreamDecoder
 from custom_components.swiss_meter_cii.decoder.errors import ErrorKind
 from custom_components.swiss_meter_cii.decoder.push import ErrorEvent, Push
 from custom_components.swiss_meter_cii.link import LinkError
+from custom_components.swiss_meter_cii.link_stats import LinkState
 from custom_components.swiss_meter_cii.reader import MeterReader, Opener, ReaderTiming
 from simulator import DEFAULT_KEY, MeterSimulator, TcpMeterServer, wrong_key
 
@@ -59,7 +60,6 @@ class Recorder:
         self.states: list[tuple[LinkState, str | None]] = []
         self.bytes = 0
         self.push_interval: float | None = None
-        self.decoder_stats: object = None
 
     def handle_push(self, push: Push, _received_at: float | None = None) -> None:
         self.pushes.append(push)

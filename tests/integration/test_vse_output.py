@@ -56,7 +56,7 @@ async def test_each_push_published_in_vse_shape(
     assert topic == f"dt/house1/{meter.meter_number}/ds"
     data = payload["meter"]
     assert datetime.fromisoformat(data["ts"]).tzinfo is not None
-    pushed = entry.runtime_data.last_push
+    pushed = entry.runtime_data.coordinator.last_push
     assert pushed is not None
     numeric = {
         short_obis(code): as_float(reading.value)

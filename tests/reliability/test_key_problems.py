@@ -128,9 +128,9 @@ async def test_refused_key_asks_once_and_quietly(
     assert issue is not None, problem
     assert reauth_flows(hass) == [SOURCE_REAUTH]
     assert entry.state is ConfigEntryState.LOADED  # no retry loop, no reload
-    assert entry.runtime_data is coordinator
-    assert coordinator.reader_task is not None
-    assert not coordinator.reader_task.done()
+    assert entry.runtime_data.coordinator is coordinator
+    assert entry.runtime_data.reader.task is not None
+    assert not entry.runtime_data.reader.task.done()
     loud = integration_records(caplog, logging.INFO)
     assert len(loud) <= 2, loud  # "asking for a new key" (+ at most one more)
     assert sum("asking for a new key" in line for line in loud) == 1

@@ -58,7 +58,7 @@ async def test_a_push_with_a_late_last_frame_is_never_dropped(hass: HomeAssistan
     await peer.start()
     try:
         entry = await add_through_wizard(hass, peer)
-        coordinator = cast(SwissMeterCoordinator, entry.runtime_data)
+        coordinator = cast(SwissMeterCoordinator, entry.runtime_data.coordinator)
         assert await wait_for(lambda: coordinator.stats.pushes >= 1, 3 * PERIOD) is not None
         await asyncio.sleep(0.5)
         sensors = value_sensors(hass, entry)
@@ -68,8 +68,7 @@ async def test_a_push_with_a_late_last_frame_is_never_dropped(hass: HomeAssistan
             for e in sensors
             if (item := registry.async_get(e)) and item.unique_id.endswith(":1.7.0.255")
         )
-        stats = coordinator.decoder_stats
-        assert stats is not None
+        reader = entry.runtime_data.reader
         loop = asyncio.get_running_loop()
         updated: list[float] = []
 
@@ -79,7 +78,7 @@ async def test_a_push_with_a_late_last_frame_is_never_dropped(hass: HomeAssistan
                 updated.append(loop.time())
 
         unsubscribe = hass.bus.async_listen("state_changed", _changed)
-        errors_before = dict(stats().errors)
+        errors_before = dict(reader.decoder_stats.errors)
         pushes_before = coordinator.stats.pushes
         sent_before = len(peer.last_frame_sent)
         unavailable_seen = False
@@ -91,7 +90,7 @@ async def test_a_push_with_a_late_last_frame_is_never_dropped(hass: HomeAssistan
 
         sent = peer.last_frame_sent[sent_before:]
         assert coordinator.stats.pushes - pushes_before == len(sent) >= PUSHES - 1
-        assert dict(stats().errors) == errors_before
+        assert dict(reader.decoder_stats.errors) == errors_before
         assert not unavailable_seen
         # Each push is in the sensors right after its last frame (not held back, not lost).
         delays = []

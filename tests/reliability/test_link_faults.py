@@ -37,7 +37,7 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
 )
 
 from custom_components.swiss_meter_cii import (
-    coordinator as coordinator_module,
+    availability as availability_module,
     reader as reader_module,
 )
 from custom_components.swiss_meter_cii.coordinator import SwissMeterCoordinator
@@ -74,8 +74,8 @@ def fast_runtime() -> Iterator[None]:
     """The production rules with seconds scaled down to fractions of a second."""
     with (
         patch.object(reader_module, "DEFAULT_TIMING", TIMING),
-        patch.object(coordinator_module, "MIN_SILENCE_TIMEOUT", SILENCE),
-        patch.object(coordinator_module, "ASSUMED_PUSH_INTERVAL", INTERVAL),
+        patch.object(availability_module, "MIN_SILENCE_TIMEOUT", SILENCE),
+        patch.object(availability_module, "ASSUMED_PUSH_INTERVAL", INTERVAL),
     ):
         yield
 
@@ -256,7 +256,7 @@ async def test_silent_meter_unavailable_then_back_without_reload(
     back = await rig.energy.wait_for(available, RECOVERY)
     assert back - resumed_at <= RECOVERY
     assert rig.entry.state is ConfigEntryState.LOADED
-    assert rig.entry.runtime_data is coordinator  # no reload
+    assert rig.entry.runtime_data.coordinator is coordinator  # no reload
     assert log_lines(caplog, LOST, logging.WARNING) == 1
     assert log_lines(caplog, BACK, logging.INFO) == 1
     assert len(loud_lines(caplog)) == 1
@@ -302,7 +302,7 @@ async def test_serial_adapter_unplugged_and_back(
     plugged_at = loop.time()
     back = await rig.energy.wait_for(available, RECOVERY)
     assert back - plugged_at <= RECOVERY
-    assert rig.entry.runtime_data is rig.coordinator
+    assert rig.entry.runtime_data.coordinator is rig.coordinator
     assert log_lines(caplog, LOST, logging.WARNING) == 1
     assert log_lines(caplog, BACK, logging.INFO) == 1
     assert len(loud_lines(caplog)) == 1
@@ -352,7 +352,6 @@ class _Watcher:
     """The coordinator calls the reader makes, with no Home Assistant behind them."""
 
     push_interval: float | None = None
-    decoder_stats: object = None
 
     def __init__(self) -> None:
         self.pushes = 0

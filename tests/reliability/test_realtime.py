@@ -281,7 +281,7 @@ async def run_scenario(
     loop = asyncio.get_running_loop()
     await peer.start()
     entry = await add_through_wizard(hass, peer)
-    coordinator = cast(SwissMeterCoordinator, entry.runtime_data)
+    coordinator = cast(SwissMeterCoordinator, entry.runtime_data.coordinator)
     sent = peer.slow_sent if slow_list else peer.valid_sent
     target = coordinator.stats.pushes + pushes_before
     ready = (
