@@ -9,7 +9,6 @@ layout. The cards subscribe to `swiss_meter_cii/live` for every push as it arriv
 from __future__ import annotations
 
 from pathlib import Path
-import re
 from typing import Any, Final
 
 from homeassistant.components import websocket_api
@@ -24,6 +23,7 @@ import voluptuous as vol
 from .const import DOMAIN
 from .coordinator import SwissMeterCoordinator
 from .decoder.catalogue import Quantity, describe
+from .decoder.obis import is_key, sort_key
 from .decoder.submeters import channel_of
 from .live import LiveEvent
 from .net_power import NET_POWER
@@ -112,14 +112,13 @@ def meter_layout(hass: HomeAssistant, entry: SwissMeterConfigEntry) -> dict[str,
         number, _, key = reg.unique_id.partition("_")  # keys may hold "_", numbers never
         if meter is not None and number not in (meter, entry.unique_id):
             continue  # a replaced meter's sensors: unavailable, kept for their history
-        try:
-            info = describe(key)
-        except ValueError:  # not a pushed value: the net power or a link diagnostic
+        if not is_key(key):  # not a pushed value: the net power or a link diagnostic
             if key == NET_POWER:
                 net_power = reg.entity_id
             elif reg.entity_category is not None:
                 link.append({"entity_id": reg.entity_id, "name": names.name(reg)})
         else:
+            info = describe(key)
             values.append(
                 {
                     "obis": key,
@@ -131,7 +130,7 @@ def meter_layout(hass: HomeAssistant, entry: SwissMeterConfigEntry) -> dict[str,
             )
             if key in (*IMPORT_POWER, *EXPORT_POWER):
                 powers[key] = reg.entity_id
-    values.sort(key=lambda value: _obis_order(value["obis"]))
+    values.sort(key=lambda value: sort_key(value["obis"]))
     return {
         "entry_id": entry.entry_id,
         "title": entry.title,
@@ -170,8 +169,3 @@ def _group(obis: str, quantity: Quantity) -> str:
         direction = obis.split(":")[1].split(".")[0]
         return {"1": "energy_import", "2": "energy_export"}.get(direction, "energy_other")
     return quantity.value
-
-
-def _obis_order(key: str) -> tuple[int, ...]:
-    """Numeric order (1.8.1 before 1.8.10), the order meter documentation lists codes in."""
-    return tuple(int(part) for part in re.split(r"[-:./]", key))

@@ -10,6 +10,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
 from .coordinator import SwissMeterCoordinator
+from .decoder.identity import is_title_identity
 from .decoder.push import Reading
 from .decoder.submeters import Medium, channel_of, device_type_key, medium_of, serial_key
 from .meter_state import MeterIdentity
@@ -22,7 +23,7 @@ def meter_device_info(coordinator: SwissMeterCoordinator, meter: MeterIdentity) 
         info["manufacturer"] = meter.manufacturer
     if meter.model:
         info["model"] = meter.model
-    if not meter.number.startswith("st-"):
+    if not is_title_identity(meter.number):
         info["serial_number"] = meter.number
     return info
 

@@ -11,18 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .const import TIME_SOURCE_RECEIVE
-from .decoder.models import MODELS
+from .decoder.identity import (
+    is_title_identity,
+    manufacturer_of,
+    model_of,
+    system_title_identity,
+)
+from .decoder.layouts import CLOCK_OBIS
 from .decoder.push import Push, Reading
-
-CLOCK_OBIS = "0-0:1.0.0.255"
-
-# FLAG ids (system title) -> manufacturer; the models table covers the supported meters.
-_FLAG_MANUFACTURERS: dict[str, str] = {
-    "ELS": "Elster",
-    "EMH": "EMH metering",
-    "KAM": "Kamstrup",
-    **{model.flag: model.manufacturer for model in MODELS.values() if model.flag},
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +40,6 @@ class MeterState:
     available: bool = False
 
 
-def system_title_identity(system_title: bytes) -> str:
-    """Identity of a meter that never sends its number (same form as the wizard's)."""
-    return f"st-{system_title.hex().upper()}"
-
-
 def identify(
     push: Push,
     previous: MeterIdentity | None,
@@ -67,14 +58,12 @@ def identify(
         number = previous.number
     if not number and push.system_title:
         titled = system_title_identity(push.system_title)
-        number = titled if (configured is None or configured.startswith("st-")) else None
+        number = titled if (configured is None or is_title_identity(configured)) else None
         number = number or configured
     if not number:
         number = configured or fallback
-    model_id = push.model if push.model in MODELS else configured_model
-    model = MODELS.get(model_id)
-    flag = push.manufacturer
-    manufacturer = _FLAG_MANUFACTURERS.get(flag or "") or (model.manufacturer if model else flag)
+    model = model_of(push.model, configured_model)
+    manufacturer = manufacturer_of(push.manufacturer, model)
     if (
         previous is not None
         and previous.number == number

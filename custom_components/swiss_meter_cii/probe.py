@@ -17,7 +17,8 @@ import time
 from .const import PROBE_ORDER, PROBE_TIMEOUT, SERIAL_FORMAT_AUTO
 from .decoder import StreamDecoder
 from .decoder.errors import ErrorKind
-from .decoder.models import AUTO, MODELS
+from .decoder.identity import model_name, push_flag, system_title_identity
+from .decoder.models import AUTO
 from .decoder.push import ErrorEvent, Push
 from .link import LinkError, SerialFormat, open_link, redact_port
 from .push_lists import list_id
@@ -63,7 +64,6 @@ _PRIORITY = (MISSING_KEY, AUTH_FAILED, WRONG_KEY, UNSUPPORTED_LAYOUT)
 # More bytes than any push (a few HDLC frames or M-Bus telegrams) without one valid frame means
 # the line settings are wrong even when the meter never pauses long enough to see a burst end.
 GARBAGE_LIMIT = 4096
-LOGICAL_DEVICE_NAME = "0-0:42.0.0.255"  # starts with the FLAG id, e.g. 'LGZ1030…'
 # Push attempts (decoded or refused) to wait for: two show that decoding is stable.
 WANTED_PUSHES = 2
 
@@ -108,19 +108,12 @@ class ProbeResult:
         if self.meter_number:
             return self.meter_number
         if self.system_title:
-            return f"st-{self.system_title}"
+            return system_title_identity(self.system_title)
         return None
 
     def model_name(self, configured: str = AUTO) -> str | None:
         """Readable model name such as 'Landis+Gyr E450', or None when unknown."""
-        for model_id in (configured, self.model):
-            if model_id in MODELS:
-                model = MODELS[model_id]
-                return f"{model.manufacturer} {model.name}"
-        for model in MODELS.values():
-            if self.manufacturer and model.flag == self.manufacturer:
-                return model.manufacturer
-        return None
+        return model_name(self.manufacturer, configured, self.model)
 
 
 @dataclass(slots=True)
@@ -301,7 +294,7 @@ def _verdict(fmt: str, session: _Session) -> ProbeResult:
     richest = max(session.pushes, key=lambda push: len(push.values))
     number = next((p.meter_number for p in session.pushes if p.meter_number), None)
     title = next((p.system_title for p in session.pushes if p.system_title), None)
-    manufacturer = next((m for m in map(_manufacturer, session.pushes) if m), None)
+    manufacturer = next((m for m in map(push_flag, session.pushes) if m), None)
     return ProbeResult(
         serial_format=fmt,
         meter_number=number,
@@ -313,13 +306,3 @@ def _verdict(fmt: str, session: _Session) -> ProbeResult:
         security=str(richest.security),
         intervals=session.intervals(),
     )
-
-
-def _manufacturer(push: Push) -> str | None:
-    """FLAG id from the system title, else from the logical device name (plain pushes)."""
-    if push.manufacturer:
-        return push.manufacturer
-    reading = push.values.get(LOGICAL_DEVICE_NAME)
-    if reading is not None and isinstance(reading.value, str) and reading.value[:3].isalpha():
-        return reading.value[:3].upper()
-    return None

@@ -6,14 +6,13 @@ quantities.py how a value is shown.
 
 from __future__ import annotations
 
-import re
-
 from homeassistant.components.sensor import SensorEntity
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from .decoder.catalogue import describe
+from .decoder.obis import is_key
 from .link_sensors import LINK_SENSORS, LinkSensor
 from .meter_state import MeterIdentity
 from .net_power import NET_POWER, net_power_pair
@@ -21,8 +20,6 @@ from .obis_sensors import NetPowerSensor, ObisSensor
 from .runtime_data import SwissMeterConfigEntry
 
 PARALLEL_UPDATES = 0
-
-_OBIS_RE = re.compile(r"^\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$")
 
 
 async def async_setup_entry(
@@ -57,11 +54,7 @@ async def async_setup_entry(
             restored.append(NetPowerSensor(coordinator, meter))
             continue
         number, _, key = unique_id.rpartition("_")
-        if (
-            number
-            and _OBIS_RE.match(key)
-            and (sensor := obis_sensor(MeterIdentity(number), key, None))
-        ):
+        if number and is_key(key) and (sensor := obis_sensor(MeterIdentity(number), key, None)):
             restored.append(sensor)
     async_add_entities(restored)
 

@@ -18,14 +18,15 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 
+from .decoder.layouts import CLOCK_OBIS
+from .decoder.obis import VALUE_ATTRIBUTE, Obis
 from .decoder.push import Push, Reading
-from .meter_state import CLOCK_OBIS, MeterIdentity
+from .meter_state import MeterIdentity
 from .options import MeterOptions
 from .runtime_data import SwissMeterConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
 
-_OBIS = re.compile(r"^(\d+)-(\d+):(\d+\.\d+\.\d+)\.\d+$")
 # One topic level: no separators or wildcards (MQTT 3.1.1 section 4.7), no spaces.
 _TOPIC_LEVEL = re.compile(r"^[^/#+\s\x00]+$")
 
@@ -41,16 +42,20 @@ def vse_topic(group: str, source: str) -> str:
 
 
 def short_obis(code: str) -> str | None:
-    """'1-0:1.8.0.255' -> '1.8.0', the VSE key; None for codes not of that form.
+    """'1-0:1.8.0.255' -> '1.8.0', the VSE key; None for keys that are no code's value.
 
     The VSE keys drop value groups A, B and F. A sub-meter relayed on M-Bus channel n keeps
     them ('0-1:24.2.1'): otherwise the gas and the water reading would share one key.
     """
-    match = _OBIS.match(code)
-    if match is None:
+    try:
+        obis = Obis.parse(code)
+    except ValueError:
         return None
-    a, b, cde = match.groups()
-    return f"{a}-{b}:{cde}" if a == "0" and b != "0" else cde
+    if obis.attribute != VALUE_ATTRIBUTE:
+        return None  # a capture time has no VSE key
+    if obis.a == 0 and obis.b != 0:
+        return f"{obis.a}-{obis.b}:{obis.short}"
+    return obis.short
 
 
 def vse_value(reading: Reading) -> float | int | str | None:

@@ -12,6 +12,7 @@ import pytest
 
 from custom_components.swiss_meter_cii import probe
 from custom_components.swiss_meter_cii.const import PROBE_ORDER, SERIAL_FORMAT_AUTO
+from custom_components.swiss_meter_cii.decoder.identity import LOGICAL_DEVICE_NAME, push_flag
 from custom_components.swiss_meter_cii.decoder.push import Push, Reading
 from custom_components.swiss_meter_cii.link import LinkError, SerialFormat
 from custom_components.swiss_meter_cii.probe import (
@@ -413,9 +414,9 @@ async def test_read_error_after_a_push_keeps_what_was_decoded() -> None:
 
 def test_manufacturer_comes_from_the_title_or_the_device_name() -> None:
     titled = Push(values={}, system_title=b"KFM\x10\x20\x00\x00\x01")
-    named = Push(values={probe.LOGICAL_DEVICE_NAME: Reading("ISK1030115484973", None)})
-    numeric = Push(values={probe.LOGICAL_DEVICE_NAME: Reading("1030115484973", None)})
-    assert probe._manufacturer(titled) == "KFM"
-    assert probe._manufacturer(named) == "ISK"
-    assert probe._manufacturer(numeric) is None
-    assert probe._manufacturer(Push(values={})) is None
+    named = Push(values={LOGICAL_DEVICE_NAME: Reading("ISK1030115484973", None)})
+    numeric = Push(values={LOGICAL_DEVICE_NAME: Reading("1030115484973", None)})
+    assert push_flag(titled) == "KFM"
+    assert push_flag(named) == "ISK"
+    assert push_flag(numeric) is None
+    assert push_flag(Push(values={})) is None

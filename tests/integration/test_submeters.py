@@ -199,3 +199,22 @@ async def test_medium_after_the_value_sets_the_class_in_place(
     assert len(devices) == 3  # electricity, channel 1, channel 2: never a second channel-1
     channel_1 = [d for d in devices if (DOMAIN, f"{meter.meter_number}_mbus1") in d.identifiers]
     assert len(channel_1) == 1
+
+
+async def test_sub_meter_entities_come_back_after_a_reload(
+    hass: HomeAssistant, fake_link: FakeLink, meter: MeterSimulator, loaded: Loaded
+) -> None:
+    """Every sensor, the capture time ('code/5') included, is there again before a push."""
+    entry, coordinator = loaded
+    await send_push(hass, fake_link, meter)
+    await push_submeters(hass, coordinator, meter)
+    number = meter.meter_number
+    ids = {
+        key: entity_id(hass, f"{number}_{key}") for key in ("0-1:24.2.1.255", "0-1:24.2.1.255/5")
+    }
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await settle(hass)
+    for key, eid in ids.items():
+        state = hass.states.get(eid)
+        assert state is not None, key  # restored from the registry, not waiting for a push
+        assert state.state == "unavailable", key

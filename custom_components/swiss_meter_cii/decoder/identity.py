@@ -131,7 +131,15 @@ def model_name(flag: str | None, *ids: str | None) -> str | None:
     return MANUFACTURERS.get(flag) if flag else None
 
 
+TITLE_IDENTITY_PREFIX: Final = "st-"
+
+
+def is_title_identity(identity: str) -> bool:
+    """Whether an identity is a system title (the meter never sent its number)."""
+    return identity.startswith(TITLE_IDENTITY_PREFIX)
+
+
 def system_title_identity(system_title: bytes | str) -> str:
     """Identity of a meter that never sends its number: 'st-' + its system title in hex."""
     text = system_title.hex() if isinstance(system_title, bytes) else system_title
-    return f"st-{text.upper()}"
+    return f"{TITLE_IDENTITY_PREFIX}{text.upper()}"
