@@ -54,11 +54,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SwissMeterConfigEntry) -
     try:
         overrides = parse_scaler_overrides(options.scaler_overrides)
     except ValueError as err:
-        raise ConfigEntryError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_scaler_overrides",
-            translation_placeholders={"error": str(err)},
-        ) from err
+        raise _settings_error("invalid_scaler_overrides", err) from err
     model = str(data.get(CONF_MODEL) or AUTO)
     local_tz = dt_util.get_default_time_zone()
     country = hass.config.country  # Kamstrup energy counts 10 Wh in Norway, Wh in Sweden
@@ -76,11 +72,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SwissMeterConfigEntry) -
     try:
         new_decoder()  # a model id this version does not know fails here, before the port opens
     except ValueError as err:
-        raise ConfigEntryError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_settings",
-            translation_placeholders={"error": str(err)},
-        ) from None
+        raise _settings_error("invalid_settings", err) from None
 
     port = str(data[CONF_PORT])
     serial_format = str(data.get(CONF_SERIAL_FORMAT) or SERIAL_FORMAT_AUTO)
@@ -155,3 +147,12 @@ def _keys(data: Mapping[str, Any]) -> tuple[bytes | None, bytes | None]:
                 translation_key="invalid_key",
             ) from None
     return keys[0], keys[1]
+
+
+def _settings_error(translation_key: str, err: ValueError) -> ConfigEntryError:
+    """Report stored settings this version cannot use, in the user's language."""
+    return ConfigEntryError(
+        translation_domain=DOMAIN,
+        translation_key=translation_key,
+        translation_placeholders={"error": str(err)},
+    )

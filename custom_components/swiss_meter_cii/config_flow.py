@@ -125,9 +125,8 @@ class SwissMeterConfigFlow(ConfigFlow, domain=DOMAIN):
         self._port_step = step_id
         errors = self._take_errors()
         if user_input is not None:
-            try:
-                port = await async_stored_port(self.hass, user_input[CONF_PORT], network=network)
-            except ValueError:
+            port = await self._async_typed_port(user_input, network=network)
+            if port is None:
                 errors = {CONF_PORT: ERROR_INVALID_URL}
             else:
                 return await self._async_port_chosen(port, user_input)
@@ -145,6 +144,15 @@ class SwissMeterConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
             description_placeholders=self._placeholders(),
         )
+
+    async def _async_typed_port(
+        self, user_input: Mapping[str, Any], *, network: bool
+    ) -> str | None:
+        """Return the port as the entry stores it, or None when the text is no usable port."""
+        try:
+            return await async_stored_port(self.hass, user_input[CONF_PORT], network=network)
+        except ValueError:
+            return None
 
     async def _async_port_chosen(
         self, port: str, user_input: Mapping[str, Any]
@@ -292,9 +300,8 @@ class SwissMeterConfigFlow(ConfigFlow, domain=DOMAIN):
         chosen = self._chosen
         errors = self._take_errors()
         if user_input is not None:
-            try:
-                port = await async_stored_port(self.hass, user_input[CONF_PORT], network=False)
-            except ValueError:
+            port = await self._async_typed_port(user_input, network=False)
+            if port is None:
                 errors = {CONF_PORT: ERROR_INVALID_URL}
             else:
                 keys, errors = typed_keys(user_input)

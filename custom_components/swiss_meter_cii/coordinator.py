@@ -25,6 +25,7 @@ from .decoder.push import ErrorEvent, Push, Reading
 from .energy_guard import EnergyGuard, is_cumulative, not_above
 from .issues import KeyProblem, async_check_meter_swap
 from .link_stats import LinkState, LinkStats, LinkView
+from .listeners import Listeners
 from .live import LiveWindow
 from .meter_state import MeterIdentity, MeterState, identify, reading_time
 from .options import MeterOptions
@@ -71,7 +72,7 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
             hass, self.min_interval, self._publish_state, self.async_update_listeners
         )
         self._key_problem = KeyProblem(hass, entry, self.name)
-        self._push_listeners: list[PushListener] = []
+        self._push_listeners: Listeners[Push, MeterIdentity, datetime | None] = Listeners()
         self.live = LiveWindow()  # the dashboard's last minutes of pushes
 
     @callback
@@ -80,14 +81,7 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
 
         For outputs that forward each push (vse_output.py); returns the remover.
         """
-        self._push_listeners.append(listener)
-
-        @callback
-        def remove() -> None:
-            if listener in self._push_listeners:
-                self._push_listeners.remove(listener)
-
-        return remove
+        return self._push_listeners.add(listener)
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -183,8 +177,7 @@ class SwissMeterCoordinator(DataUpdateCoordinator[MeterState]):
                 _LOGGER.info("%s: receiving data from the meter again", self.name)
         self._writes.request(now)
         self.live.add(push, meter.number)
-        for listener in tuple(self._push_listeners):
-            listener(push, meter, self._reading_time)
+        self._push_listeners.notify(push, meter, self._reading_time)
 
     # -- derived values ---------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from typing import Any, Final
 from homeassistant.core import CALLBACK_TYPE, callback
 
 from .decoder.push import Push
+from .listeners import Listeners
 from .net_power import graph_power
 
 WINDOW_SECONDS: Final = 300.0  # what the graph shows: the concept's live window, 5 minutes
@@ -37,7 +38,7 @@ class LiveWindow:
         self._points: deque[tuple[float, float]] = deque(maxlen=MAX_POINTS)
         self._received: dict[str, float] = {}  # code -> receive time of its last push
         self._meter: str | None = None
-        self._listeners: list[LiveListener] = []
+        self._listeners: Listeners[LiveEvent] = Listeners()
 
     @callback
     def add(self, push: Push, meter_number: str, _reading_time: datetime | None = None) -> None:
@@ -57,8 +58,7 @@ class LiveWindow:
             self._points.append((now, float(watts)))
             event["net"] = float(watts)
         self._trim(now)
-        for listener in tuple(self._listeners):
-            listener(event)
+        self._listeners.notify(event)
 
     def snapshot(self, interval: float | None = None) -> LiveEvent:
         """Return what a new subscriber needs: the points, every code's age, the server time.
@@ -80,20 +80,12 @@ class LiveWindow:
     @callback
     def subscribe(self, listener: LiveListener) -> CALLBACK_TYPE:
         """Call `listener` with each push's event; returns the remover."""
-        self._listeners.append(listener)
-
-        @callback
-        def remove() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return remove
+        return self._listeners.add(listener)
 
     @callback
     def close(self) -> None:
         """Tell subscribers that the entry unloads (they subscribe again after a reload)."""
-        for listener in tuple(self._listeners):
-            listener({"closed": True})
+        self._listeners.notify({"closed": True})
         self._listeners.clear()
 
     def _trim(self, now: float) -> None:

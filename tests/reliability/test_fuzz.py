@@ -20,9 +20,9 @@ from custom_components.swiss_meter_cii.decoder import (
     Push,
     StreamDecoder,
     framing as framing_module,
-    layouts as layouts_module,
 )
 from custom_components.swiss_meter_cii.decoder.apdu import parse_data_notification
+from custom_components.swiss_meter_cii.decoder.layouts import push_list, walker
 from simulator import encoder as enc
 
 from .fuzzer import (
@@ -47,8 +47,8 @@ def test_short_run_breaks_no_oracle(corpus: Corpus) -> None:
     fuzzer = Fuzzer(seed=20250, corpus=corpus)
     # Tiny layout caches: their (bounded) filling would hide a real leak in a short run.
     with (
-        patch.object(layouts_module, "_SLOT_CACHE_MAX", 8),
-        patch.object(layouts_module, "_PLAN_CACHE_MAX", 2),
+        patch.object(walker, "_SLOT_CACHE_MAX", 8),
+        patch.object(push_list, "_PLAN_CACHE_MAX", 2),
     ):
         report = fuzzer.run(INPUTS)
     print("\n" + report.summary())

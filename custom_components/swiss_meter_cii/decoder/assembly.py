@@ -74,53 +74,79 @@ def parse_gbt(buf: bytes, pos: int = 0) -> tuple[GbtBlock, int]:
     control = buf[pos + 1]
     number = (buf[pos + 2] << 8) | buf[pos + 3]
     acknowledged = (buf[pos + 4] << 8) | buf[pos + 5]
-    length = buf[pos + 6] if pos + 6 < n else 0x80
-    if length < 0x80:
-        start = pos + 7
-    else:
-        length, start = read_length(buf, pos + 6)
+    length, start = read_length(buf, pos + 6)
     end = start + length
     if end > n:
         raise TruncatedError(end)
     return GbtBlock(bool(control & 0x80), number, acknowledged, bytes(buf[start:end])), end
 
 
+class _Pieces:
+    """The pieces of a message being put together (blocks or segments) and their frames."""
+
+    __slots__ = ("count", "data", "next", "raws", "size")
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget every piece."""
+        self.data: list[bytes] = []
+        self.raws: list[bytes] = []
+        self.size = 0
+        self.next = 0  # number the next piece must have (blocks, M-Bus segments)
+        self.count = 0
+
+    def add(self, data: bytes, raw: bytes) -> None:
+        """Append a piece and the link-layer bytes that carried it."""
+        self.data.append(data)
+        self.raws.append(raw)
+        self.size += len(data)
+        self.count += 1
+
+    def message(self) -> Message:
+        """Join the pieces into the message and start over."""
+        message = Message(b"".join(self.data), b"".join(self.raws))
+        self.clear()
+        return message
+
+    def drop(self, kind: ErrorKind, detail: str) -> ErrorEvent:
+        """Discard the pieces as one event (`detail` says why) and start over."""
+        event = ErrorEvent(kind, detail, raw=b"".join(self.raws))
+        self.clear()
+        return event
+
+
 class BlockAssembler:
     """Joins GBT blocks: starts at BN=1, appends while BN = previous + 1, ends at LB."""
 
-    __slots__ = ("_broken", "_next", "_parts", "_raws", "_size")
+    __slots__ = ("_broken", "_pieces")
 
     def __init__(self) -> None:
         """Start with no sequence in progress."""
-        self._parts: list[bytes] = []
-        self._raws: list[bytes] = []
-        self._next = 0
-        self._size = 0
+        self._pieces = _Pieces()
         self._broken = False  # the rest of a sequence already reported as broken
 
     @property
     def pending(self) -> bool:
         """Whether a block sequence is waiting for more blocks."""
-        return bool(self._parts)
+        return self._pieces.count > 0
 
     def _drop(self, reason: str) -> ErrorEvent:
         """Discard the partial sequence as a `framing` event."""
-        event = ErrorEvent(
-            ErrorKind.FRAMING,
-            f"{reason}: {len(self._parts)} block(s) discarded",
-            raw=b"".join(self._raws),
-        )
-        self._parts, self._raws, self._next, self._size = [], [], 0, 0
-        return event
+        pieces = self._pieces
+        return pieces.drop(ErrorKind.FRAMING, f"{reason}: {pieces.count} block(s) discarded")
 
     def push(self, block: GbtBlock, raw: bytes) -> list[Message | ErrorEvent]:
         """Add a block; returns the completed inner APDU and/or sequence errors."""
         out: list[Message | ErrorEvent] = []
+        pieces = self._pieces
         if block.number == 1:
             self._broken = False
-            if self._parts:
+            if pieces.count:
                 out.append(self._drop("block transfer restarted at block 1"))
-        elif not self._parts:
+        elif not pieces.count:
             if self._broken:
                 self._broken = not block.last
                 return out  # belongs to the push already reported
@@ -130,19 +156,16 @@ class BlockAssembler:
                 )
             )
             return out
-        elif block.number != self._next:
-            out.append(self._drop(f"block {block.number} after block {self._next - 1}"))
+        elif block.number != pieces.next:
+            out.append(self._drop(f"block {block.number} after block {pieces.next - 1}"))
             self._broken = not block.last
             return out
-        self._parts.append(block.data)
-        self._raws.append(raw)
-        self._size += len(block.data)
-        self._next = block.number + 1
-        if self._size > MAX_MESSAGE:
+        pieces.add(block.data, raw)
+        pieces.next = block.number + 1
+        if pieces.size > MAX_MESSAGE:
             out.append(self._drop("block transfer too long"))
         elif block.last:
-            out.append(Message(b"".join(self._parts), b"".join(self._raws)))
-            self._parts, self._raws, self._next, self._size = [], [], 0, 0
+            out.append(pieces.message())
         return out
 
     def discard(self) -> None:
@@ -151,49 +174,33 @@ class BlockAssembler:
         The loss was reported where it happened, so the pending blocks and the rest of
         their sequence (up to its last block) are dropped without another event.
         """
-        self._parts, self._raws, self._next, self._size = [], [], 0, 0
+        self._pieces.clear()
         self._broken = True
 
     def flush(self) -> list[ErrorEvent]:
         """End of input: a pending sequence is `incomplete`."""
-        if not self._parts:
+        pieces = self._pieces
+        if not pieces.count:
             return []
-        event = ErrorEvent(
-            ErrorKind.INCOMPLETE,
-            f"block transfer ended after {len(self._parts)} block(s) without the last block",
-            raw=b"".join(self._raws),
-        )
-        self._parts, self._raws, self._next, self._size = [], [], 0, 0
-        return [event]
+        detail = f"block transfer ended after {pieces.count} block(s) without the last block"
+        return [pieces.drop(ErrorKind.INCOMPLETE, detail)]
 
 
 class LinkAssembler:
     """Joins HDLC S-bit segments and M-Bus CI segments into messages."""
 
-    __slots__ = (
-        "_broken",
-        "_hdlc",
-        "_hdlc_raw",
-        "_hdlc_size",
-        "_mbus",
-        "_mbus_next",
-        "_mbus_raw",
-    )
+    __slots__ = ("_broken", "_hdlc", "_mbus")
 
     def __init__(self) -> None:
         """Start with nothing pending."""
-        self._hdlc: list[bytes] = []
-        self._hdlc_raw: list[bytes] = []
-        self._hdlc_size = 0
-        self._mbus: list[bytes] = []
-        self._mbus_raw: list[bytes] = []
-        self._mbus_next = 0
+        self._hdlc = _Pieces()
+        self._mbus = _Pieces()
         self._broken = False  # frames were lost: skip segments until a push starts
 
     @property
     def idle(self) -> bool:
         """No segments pending or being skipped: a whole frame needs no assembly."""
-        return not self._hdlc and not self._broken
+        return not self._hdlc.count and not self._broken
 
     def discard(self) -> None:
         """Frames were lost on the line: never join segments across the gap.
@@ -204,8 +211,8 @@ class LinkAssembler:
         their push are dropped without another event, until a push visibly starts
         (HDLC: a segment opening with LLC; M-Bus: segment 0).
         """
-        self._hdlc, self._hdlc_raw, self._hdlc_size = [], [], 0
-        self._mbus, self._mbus_raw, self._mbus_next = [], [], 0
+        self._hdlc.clear()
+        self._mbus.clear()
         self._broken = True
 
     def push(self, frame: LinkFrame) -> list[Message | ErrorEvent]:
@@ -225,34 +232,27 @@ class LinkAssembler:
                 self._broken = frame.segmented  # the rest of a push lost on the line
                 return out
             self._broken = False
-        if self._hdlc and info[:3] == LLC_RESPONSE and info[3:4] and info[3] in _APDU_TAGS:
+        pieces = self._hdlc
+        if pieces.count and info[:3] == LLC_RESPONSE and info[3:4] and info[3] in _APDU_TAGS:
             # A segment that opens with LLC + APDU tag starts a new APDU: the last
             # segment of the previous one was lost.
-            out.append(self._drop_hdlc(ErrorKind.FRAMING, "HDLC segment sequence broken"))
-        if not self._hdlc:
+            out.append(self._drop(pieces, ErrorKind.FRAMING, "HDLC segment sequence broken"))
+        if not pieces.count:
             info = strip_llc(info)
-        if frame.segmented or self._hdlc:
-            self._hdlc.append(info)
-            self._hdlc_raw.append(frame.raw)
-            self._hdlc_size += len(info)
-            if self._hdlc_size > MAX_MESSAGE:
-                out.append(self._drop_hdlc(ErrorKind.FRAMING, "HDLC segment sequence too long"))
-                return out
-            if frame.segmented:
-                return out
-            out.append(Message(b"".join(self._hdlc), b"".join(self._hdlc_raw)))
-            self._hdlc, self._hdlc_raw, self._hdlc_size = [], [], 0
+        if frame.segmented or pieces.count:
+            pieces.add(info, frame.raw)
+            if pieces.size > MAX_MESSAGE:
+                out.append(self._drop(pieces, ErrorKind.FRAMING, "HDLC segment sequence too long"))
+            elif not frame.segmented:
+                out.append(pieces.message())
             return out
         out.append(Message(info, frame.raw))
         return out
 
-    def _drop_hdlc(self, kind: ErrorKind, reason: str) -> ErrorEvent:
-        """Discard pending HDLC segments."""
-        event = ErrorEvent(
-            kind, f"{reason}: {len(self._hdlc)} segment(s) discarded", raw=b"".join(self._hdlc_raw)
-        )
-        self._hdlc, self._hdlc_raw, self._hdlc_size = [], [], 0
-        return event
+    @staticmethod
+    def _drop(pieces: _Pieces, kind: ErrorKind, reason: str) -> ErrorEvent:
+        """Discard pending segments."""
+        return pieces.drop(kind, f"{reason}: {pieces.count} segment(s) discarded")
 
     def _push_mbus(self, frame: MbusFrame) -> list[Message | ErrorEvent]:
         """M-Bus segmentation: numbers 0, 1, 2 ... in the CI; FIN marks the last."""
@@ -262,10 +262,11 @@ class LinkAssembler:
                 self._broken = not frame.last  # the rest of a push lost on the line
                 return out
             self._broken = False
+        pieces = self._mbus
         if frame.segment == 0:
-            if self._mbus:
-                out.append(self._drop_mbus(ErrorKind.FRAMING, "M-Bus segment 0 repeated"))
-        elif not self._mbus:
+            if pieces.count:
+                out.append(self._drop(pieces, ErrorKind.FRAMING, "M-Bus segment 0 repeated"))
+        elif not pieces.count:
             out.append(
                 ErrorEvent(
                     ErrorKind.FRAMING,
@@ -274,37 +275,27 @@ class LinkAssembler:
                 )
             )
             return out
-        elif frame.segment != self._mbus_next:
-            out.append(
-                self._drop_mbus(
-                    ErrorKind.FRAMING,
-                    f"M-Bus segment {frame.segment} after segment {(self._mbus_next - 1) % 16}",
-                )
-            )
+        elif frame.segment != pieces.next:
+            reason = f"M-Bus segment {frame.segment} after segment {(pieces.next - 1) % 16}"
+            out.append(self._drop(pieces, ErrorKind.FRAMING, reason))
             return out
-        self._mbus.append(frame.data)
-        self._mbus_raw.append(frame.raw)
-        self._mbus_next = (frame.segment + 1) % 16
+        pieces.add(frame.data, frame.raw)
+        pieces.next = (frame.segment + 1) % 16
         if frame.last:
-            out.append(Message(b"".join(self._mbus), b"".join(self._mbus_raw)))
-            self._mbus, self._mbus_raw, self._mbus_next = [], [], 0
-        elif len(self._mbus) * 256 > MAX_MESSAGE:
-            out.append(self._drop_mbus(ErrorKind.FRAMING, "M-Bus segment sequence too long"))
+            out.append(pieces.message())
+        elif pieces.count * 256 > MAX_MESSAGE:
+            out.append(self._drop(pieces, ErrorKind.FRAMING, "M-Bus segment sequence too long"))
         return out
-
-    def _drop_mbus(self, kind: ErrorKind, reason: str) -> ErrorEvent:
-        """Discard pending M-Bus segments."""
-        event = ErrorEvent(
-            kind, f"{reason}: {len(self._mbus)} segment(s) discarded", raw=b"".join(self._mbus_raw)
-        )
-        self._mbus, self._mbus_raw, self._mbus_next = [], [], 0
-        return event
 
     def flush(self) -> list[ErrorEvent]:
         """End of input: pending segments are `incomplete`."""
         out = []
-        if self._hdlc:
-            out.append(self._drop_hdlc(ErrorKind.INCOMPLETE, "HDLC segments without the last"))
-        if self._mbus:
-            out.append(self._drop_mbus(ErrorKind.INCOMPLETE, "M-Bus segments without the last"))
+        if self._hdlc.count:
+            out.append(
+                self._drop(self._hdlc, ErrorKind.INCOMPLETE, "HDLC segments without the last")
+            )
+        if self._mbus.count:
+            out.append(
+                self._drop(self._mbus, ErrorKind.INCOMPLETE, "M-Bus segments without the last")
+            )
         return out

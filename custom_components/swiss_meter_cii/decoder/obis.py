@@ -98,20 +98,18 @@ class Obis:
     @property
     def key(self) -> str:
         """The reading key: 'A-B:C.D.E.F', with '/N' for another attribute than the value."""
-        code = f"{self.a}-{self.b}:{self.c}.{self.d}.{self.e}.{self.f}"
-        if self.attribute == VALUE_ATTRIBUTE:
-            return code
-        return f"{code}{ATTRIBUTE_SEPARATOR}{self.attribute}"
+        return f"{self.a}-{self.b}:{self.c}.{self.d}.{self.e}.{self.f}{self._suffix}"
 
     @property
     def label(self) -> str:
         """How people write the code: 'A-B:C.D.E' (F left out when it is 255), '/N' kept."""
-        code = f"{self.a}-{self.b}:{self.c}.{self.d}.{self.e}"
-        if self.f != 255:
-            code = f"{code}.{self.f}"
-        if self.attribute == VALUE_ATTRIBUTE:
-            return code
-        return f"{code}{ATTRIBUTE_SEPARATOR}{self.attribute}"
+        f = "" if self.f == 255 else f".{self.f}"
+        return f"{self.a}-{self.b}:{self.c}.{self.d}.{self.e}{f}{self._suffix}"
+
+    @property
+    def _suffix(self) -> str:
+        """'' for the value, '/N' for attribute N."""
+        return "" if self.attribute == VALUE_ATTRIBUTE else f"{ATTRIBUTE_SEPARATOR}{self.attribute}"
 
     @property
     def short(self) -> str:
