@@ -27,7 +27,8 @@ from .assembly import (
     parse_gbt,
 )
 from .errors import DecodeError, ErrorKind
-from .framing import DEFAULT_MAX_BUFFER, DSMR, MAX_FILLER, FrameHunter
+from .framing import DEFAULT_MAX_BUFFER, MAX_FILLER, FrameHunter
+from .framing_dsmr import KIND as DSMR
 from .hdlc import HdlcFrame
 from .keys import parse_key
 from .layouts import LayoutDecoder
