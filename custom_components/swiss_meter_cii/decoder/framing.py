@@ -59,7 +59,7 @@ _MARKERS: tuple[tuple[bytes, Framing], ...] = tuple((bytes((m,)), f) for m, f in
 _CHECKED: tuple[tuple[bytes, Checksum], ...] = tuple(
     (bytes((m,)), f.checksum) for m, f in _AT.items() if f.checksum is not None
 )
-_FLAGS = b"".join(f.flag for f in FRAMINGS)  # closing bytes that may open the next frame
+_FLAGS = bytes(f.flag for f in FRAMINGS if f.flag is not None)  # closing bytes, idle fill
 
 
 class FrameHunter:
@@ -361,7 +361,9 @@ class FrameHunter:
         self._need_at = -1
         out.append(frame)
         self._filler = framing.filler
-        return p + size - len(framing.flag)  # a closing flag may open the next frame
+        if framing.flag is not None:
+            return p + size - 1  # the closing flag may open the next frame
+        return p + size
 
     def _discard(self, start: int, stop: int, out: list[LinkFrame | ErrorEvent]) -> None:
         """Drop buf[start:stop] as garbage (flags and line ends after a frame excepted)."""

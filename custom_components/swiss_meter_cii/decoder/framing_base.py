@@ -60,6 +60,6 @@ class Framing:
     # for once the link has shown HDLC or M-Bus frames.
     standalone: bool = False
     filler: bytes = b""  # bytes that may follow one of its frames without being garbage
-    flag: bytes = b""  # a closing byte that may open the next frame (HDLC 7E); idle fill
+    flag: int | None = None  # a closing byte that may open the next frame (HDLC 7E); idle fill
     not_a_frame: tuple[type[DecodeError], ...] = ()  # parse errors: no header, one byte skipped
     skip_whole: ErrorKind | None = None  # parse error of a valid frame: reported, skipped whole

@@ -46,6 +46,6 @@ FRAMING = Framing(
     parse=hdlc.parse_frame,
     checksum=Checksum(_header_size, _valid),
     filler=bytes((hdlc.FLAG,)),
-    flag=bytes((hdlc.FLAG,)),  # there is no byte stuffing: frames may share one flag
+    flag=hdlc.FLAG,  # there is no byte stuffing: frames may share one flag
     not_a_frame=(hdlc.HeaderError,),  # most likely a 7E in garbage: not worth a report
 )
