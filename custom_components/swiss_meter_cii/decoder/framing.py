@@ -16,14 +16,7 @@ is looked for inside a checksummed frame whose FCS failed.
 
 from __future__ import annotations
 
-from . import (
-    framing_bare,
-    framing_dsmr,
-    framing_hdlc,
-    framing_llc,
-    framing_mbus,
-    framing_wrapper,
-)
+from . import framing_bare, framing_dsmr, framing_hdlc, framing_llc, framing_mbus, framing_wrapper
 
 # Not used here: tests/reliability/test_fuzz.py patches `framing.parse_data_notification`.
 # A bare Data-Notification is sized by the A-XDR sizer (framing_apdus.py), never parsed whole.
@@ -171,7 +164,7 @@ class FrameHunter:
                 continue
             if size == NEED:
                 if final:
-                    if self._valid_checksummed_in(p + 1, n, final=True) == "valid":
+                    if self._scan_checksummed(p + 1, n, final=True)[0] == "valid":
                         self._discard(p, p + 1, out)
                         pos = p + 1
                         continue
@@ -189,7 +182,7 @@ class FrameHunter:
                     continue
                 break
             if framing.checksum is None:
-                inner = self._valid_checksummed_in(p + 1, p + size, final=final)
+                inner = self._scan_checksummed(p + 1, p + size, final=final)[0]
                 if inner == "valid":
                     self._discard(p, p + 1, out)
                     pos = p + 1
@@ -306,14 +299,11 @@ class FrameHunter:
         self._look_from = self._base + resume
         return result
 
-    def _valid_checksummed_in(self, start: int, stop: int, *, final: bool) -> str:
-        """Return 'valid' if a valid checksummed frame starts in [start, stop), 'wait' if it may."""
-        return self._scan_checksummed(start, stop, final=final)[0]
-
     def _scan_checksummed(self, start: int, stop: int, *, final: bool) -> tuple[str, int]:
         """Look for a valid checksummed frame starting in [start, stop) -> (result, resume).
 
-        The earliest one decides: each framing's search ends where an earlier one was found.
+        'valid' if one starts there, 'wait' if one may (not final), else 'none'. The earliest
+        decides: each framing's search ends where an earlier one was found.
         """
         buf = self._buf
         n = len(buf)
@@ -330,9 +320,7 @@ class FrameHunter:
                     result, stop = "valid", i
                     break
                 i = buf.find(marker, i + 1, stop)
-        if result != "none":
-            return result, stop
-        return result, max(start, min(stop, n))
+        return result, stop if result != "none" else max(start, min(stop, n))
 
     # -- results ----------------------------------------------------------------------
 
@@ -389,13 +377,8 @@ class FrameHunter:
     def _report_run(self, out: list[LinkFrame | ErrorEvent]) -> None:
         """Emit one `framing` event for the garbage skipped since the last report."""
         if self._run:
-            out.append(
-                ErrorEvent(
-                    ErrorKind.FRAMING,
-                    f"{self._run} byte(s) that are no frame skipped",
-                    raw=bytes(self._sample[:_SAMPLE]),
-                )
-            )
+            detail = f"{self._run} byte(s) that are no frame skipped"
+            out.append(ErrorEvent(ErrorKind.FRAMING, detail, raw=bytes(self._sample[:_SAMPLE])))
         self._run = 0
         self._sample = bytearray()
 
@@ -407,9 +390,6 @@ class FrameHunter:
         if self._base + len(self._buf) <= self._reported_until:
             return  # the tail of a frame already reported as bad
         self._report_run(out)
-        out.append(
-            ErrorEvent(
-                ErrorKind.INCOMPLETE, f"input ends inside a frame ({len(rest)} bytes)", raw=rest
-            )
-        )
+        detail = f"input ends inside a frame ({len(rest)} bytes)"
+        out.append(ErrorEvent(ErrorKind.INCOMPLETE, detail, raw=rest))
         self._need_at = -1
