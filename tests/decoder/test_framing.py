@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+import itertools
 import random
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from custom_components.swiss_meter_cii.decoder.assembly import RawApdu
 from custom_components.swiss_meter_cii.decoder.errors import ErrorKind
 from custom_components.swiss_meter_cii.decoder.framing import (
+    FRAMINGS,
     GARBAGE_EVENT_BYTES,
     FrameHunter,
 )
@@ -262,3 +264,44 @@ def test_bare_notification_date_time_forms(date_time: bytes) -> None:
     else:
         out, _ = _hunt(apdu + apdu, 3)
         assert _frames(out) == [apdu, apdu]
+
+
+def test_every_marker_byte_belongs_to_one_framing() -> None:
+    markers = [marker for framing in FRAMINGS for marker in framing.markers]
+    assert len(markers) == len(set(markers))
+    assert {framing.kind for framing in FRAMINGS} == {"hdlc", "mbus", "ip", "llc", "bare", "dsmr"}
+
+
+def test_telegram_with_a_false_mbus_header_in_any_chunking() -> None:
+    # `hAAh` reads as an M-Bus header `68 41 41 68` whose frame would end past the telegram:
+    # the hunter waits for it, then must still find the telegram's end it had already seen.
+    body = b"/ISk5\\2MT382-1000\r\n\r\n1-0:1.8.1(000123.456*kWh)\r\n0-0:96.13.0(hAAh)\r\n!"
+    text = body + f"{ref_crc16_arc(body):04X}".encode() + b"\r\n"
+    tail = b"...."
+    for cuts in ((), (10,), (10, len(text) + 2), (len(text) - 1,)):
+        hunter = FrameHunter()
+        out: list[object] = []
+        edges = [0, *cuts, len(text) + len(tail)]
+        for start, stop in itertools.pairwise(edges):
+            out += hunter.feed((text + tail)[start:stop])
+        out += hunter.flush()
+        assert _frames(out) == [text[:-2]], cuts
+        assert _errors(out) == [ErrorKind.FRAMING]  # the tail
+
+
+@pytest.mark.parametrize("framing", [b"", b"\xe6\xe7\x00"])
+def test_failed_notification_header_is_no_frame_whatever_was_walked_before(
+    framing: bytes,
+) -> None:
+    # A bare Data-Notification longer than the buffer is given up while its body is being
+    # walked; a later LLC candidate whose date-time cannot be one must not be sized as if it
+    # had the given-up push's header (here `01 00` would pass for an empty descriptor list).
+    endless = framing + b"\x0f\x00\x00\x00\x01\x00\x01\x82\xff\xff" + b"\x11\x05" * 2100
+    false_llc = b"\xe6\xe7\x00\x0f\x00\x00\x00\x02\x07\x01\x00" + bytes(8)
+    for pieces in ((endless + false_llc,), (endless, false_llc)):
+        hunter = FrameHunter(max_buffer=4096)
+        out: list[object] = []
+        for piece in pieces:
+            out += hunter.feed(piece)
+        out += hunter.flush()
+        assert _frames(out) == []
