@@ -19,9 +19,9 @@ from custom_components.swiss_meter_cii.decoder import (
     ErrorKind,
     Push,
     StreamDecoder,
-    framing as framing_module,
+    framing_apdus,
 )
-from custom_components.swiss_meter_cii.decoder.apdu import parse_data_notification
+from custom_components.swiss_meter_cii.decoder.axdr import ValueSizer
 from custom_components.swiss_meter_cii.decoder.layouts import push_list, walker
 from simulator import encoder as enc
 
@@ -131,7 +131,12 @@ def test_deep_size_sees_a_growing_decoder() -> None:
 
 
 def test_bare_apdu_in_small_chunks_is_parsed_in_linear_time() -> None:
-    """Count the bytes the frame hunter parses, not the time: no timing in unit tests."""
+    """Count the bytes the frame hunter walks, not the time: no timing in unit tests.
+
+    A bare Data-Notification has no length field: the hunter sizes it with an A-XDR walk
+    that keeps its place between reads (framing_apdus.ApduSizer). A walk that started over
+    with every 16-byte read would look at about len(apdu)**2 / 32 bytes.
+    """
     body = enc.array(
         [
             enc.structure([enc.octet_string(bytes(6)), enc.double_long_unsigned(i)])
@@ -139,15 +144,20 @@ def test_bare_apdu_in_small_chunks_is_parsed_in_linear_time() -> None:
         ]
     )
     apdu = enc.data_notification(1, body, None)
-    parsed = 0
+    walked = 0
 
-    def counting(buf: bytes, start: int) -> object:
-        nonlocal parsed
-        parsed += len(buf) - start
-        return parse_data_notification(buf, start)
+    class CountingSizer(ValueSizer):
+        def scan(self, buf: bytes | bytearray, start: int) -> int | None:
+            nonlocal walked
+            before = self.offset
+            size = super().scan(buf, start)
+            walked += self.offset - before
+            return size
 
     decoder = StreamDecoder()
-    with patch.object(framing_module, "parse_data_notification", counting):
+    with patch.object(framing_apdus, "ValueSizer", CountingSizer):
+        pushes = []
         for offset in range(0, len(apdu), 16):
-            decoder.feed(apdu[offset : offset + 16])
-    assert parsed <= 8 * len(apdu), f"parsed {parsed:,} bytes for a {len(apdu):,}-byte APDU"
+            pushes += [r for r in decoder.feed(apdu[offset : offset + 16]) if isinstance(r, Push)]
+    assert len(pushes) == 1  # the walk found the end: the push decoded
+    assert len(apdu) // 2 < walked <= 2 * len(apdu), f"walked {walked:,} bytes of {len(apdu):,}"

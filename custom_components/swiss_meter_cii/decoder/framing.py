@@ -18,9 +18,7 @@ from __future__ import annotations
 
 from . import framing_bare, framing_dsmr, framing_hdlc, framing_llc, framing_mbus, framing_wrapper
 
-# Not used here: tests/reliability/test_fuzz.py patches `framing.parse_data_notification`.
 # A bare Data-Notification is sized by the A-XDR sizer (framing_apdus.py), never parsed whole.
-from .apdu import parse_data_notification  # noqa: F401
 from .assembly import LinkFrame
 from .errors import DecodeError, ErrorKind
 from .framing_base import NEED, NO, Checksum, Framing, Sizer

@@ -17,8 +17,8 @@ from .apdu import DATA_NOTIFICATION, DataNotification, NotificationMemo, parse_d
 from .assembly import GENERAL_BLOCK_TRANSFER, LLC_COMMAND, LLC_RESPONSE, BlockAssembler, parse_gbt
 from .counters import OUTER, Context, FrameCounters
 from .errors import DecodeError, ErrorKind
+from .identity import flag_of, resolve
 from .layouts import LayoutDecoder
-from .models import AUTO, MODELS
 from .push import ErrorEvent, Push, Security
 from .security import CIPHERED_TAGS, CipheredApdu, Decryptor, parse_ciphered
 from .values import CosemDateTime
@@ -260,18 +260,10 @@ class Pipeline:
             security=ctx.security,
             timestamp=telegram.timestamp,
             layout="dsmr",
-            model=self._dsmr_model(ctx.system_title),
+            model=resolve(self._model, flag_of(ctx.system_title)).model,
             counter_reset=ctx.counter_reset,
             raw=raw,
         )
-
-    def _dsmr_model(self, title: bytes | None) -> str:
-        """Pick the configured model, else the one model whose FLAG the system title has."""
-        if self._model != AUTO or not title:
-            return self._model
-        flag = title[:3].decode("latin-1").upper()
-        matches = [m.id for m in MODELS.values() if m.flag == flag]
-        return matches[0] if len(matches) == 1 else AUTO
 
 
 def _plausible_header(plaintext: bytes) -> bool:
