@@ -13,10 +13,10 @@ import pytest
 from custom_components.swiss_meter_cii.decoder.axdr import (
     MAX_DEPTH,
     TruncatedError,
-    ValueSizer,
     parse,
     read_length,
 )
+from custom_components.swiss_meter_cii.decoder.axdr_sizer import ValueSizer
 from custom_components.swiss_meter_cii.decoder.errors import DecodeError, ErrorKind
 from custom_components.swiss_meter_cii.decoder.values import (
     BitString,

@@ -21,7 +21,7 @@ from custom_components.swiss_meter_cii.decoder import (
     StreamDecoder,
     framing_apdus,
 )
-from custom_components.swiss_meter_cii.decoder.axdr import ValueSizer
+from custom_components.swiss_meter_cii.decoder.axdr_sizer import ValueSizer
 from custom_components.swiss_meter_cii.decoder.layouts import push_list, walker
 from simulator import encoder as enc
 

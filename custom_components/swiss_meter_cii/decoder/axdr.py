@@ -50,7 +50,7 @@ FIXED_SIZES: dict[int, int] = {
     0x1A: 5,
     0x1B: 4,
 }
-_VARIABLE = frozenset((0x04, 0x09, 0x0A, 0x0C))
+VARIABLE_TAGS = frozenset((0x04, 0x09, 0x0A, 0x0C))  # octet/visible/utf8 strings, bits
 
 
 class TruncatedError(DecodeError):
@@ -92,67 +92,6 @@ def _count(buf: bytes, pos: int, n: int) -> tuple[int, int]:
     if count > n - pos:
         raise TruncatedError(pos + count)
     return count, pos
-
-
-class ValueSizer:
-    """Finds where one A-XDR value ends, resuming where it stopped when more bytes come.
-
-    A bare Data-Notification carries no length: a framer that parsed it again after every
-    chunk would take quadratic time. The sizer looks at each byte once, building nothing:
-    it keeps its offset and the number of values still to come in each open array or
-    structure.
-    """
-
-    __slots__ = ("_open", "offset")
-
-    def __init__(self) -> None:
-        """Start before the value's tag."""
-        self.offset = 0  # bytes of the value known to be complete items
-        self._open = [1]  # values still to read per open level; the value itself first
-
-    def scan(self, buf: bytes | bytearray, start: int) -> int | None:
-        """Advance over `buf[start:]`; the value's size once it is complete, else None.
-
-        Raises DecodeError(MALFORMED) for bytes that cannot be A-XDR.
-        """
-        n = len(buf)
-        pos = start + self.offset
-        open_ = self._open
-        while open_:
-            if open_[-1] == 0:
-                open_.pop()
-                continue
-            if pos >= n:
-                break
-            tag = buf[pos]
-            size = FIXED_SIZES.get(tag)
-            try:
-                if size is not None:
-                    end = pos + 1 + size
-                elif tag in (0x01, 0x02):
-                    count, end = read_length(buf, pos + 1)
-                    if len(open_) >= MAX_DEPTH:
-                        raise DecodeError(ErrorKind.MALFORMED, "A-XDR nested too deeply")
-                    open_[-1] -= 1
-                    open_.append(count)
-                    pos = end
-                    continue
-                elif tag in _VARIABLE:
-                    length, end = read_length(buf, pos + 1)
-                    end += (length + 7) // 8 if tag == 0x04 else length
-                elif tag == 0x13:  # compact array: rare enough to parse whole when complete
-                    _, end = _parse(bytes(buf[pos:]), 0, n - pos, 0)
-                    end += pos
-                else:
-                    raise DecodeError(ErrorKind.MALFORMED, f"unknown A-XDR tag 0x{tag:02X}")
-            except TruncatedError:
-                break
-            if end > n:
-                break
-            pos = end
-            open_[-1] -= 1
-        self.offset = pos - start
-        return None if open_ else self.offset
 
 
 class ListMemo:
@@ -278,7 +217,7 @@ def _scalar(tag: int, buf: bytes, pos: int, n: int, depth: int) -> tuple[Any, in
         if end > n:
             raise TruncatedError(end)
         return _fixed(tag, buf, pos), end
-    if tag in _VARIABLE:
+    if tag in VARIABLE_TAGS:
         return _variable(tag, buf, pos, n)
     if tag == 0x13:
         return _compact_array(buf, pos, n, depth)
@@ -403,7 +342,7 @@ def _description(buf: bytes, pos: int, n: int, budget: list[int]) -> tuple[_Type
             member, pos = _description(buf, pos, n, budget)
             members.append(member)
         return _StructType(tuple(members)), pos
-    if tag in FIXED_SIZES or tag in _VARIABLE:
+    if tag in FIXED_SIZES or tag in VARIABLE_TAGS:
         return tag, pos
     raise DecodeError(ErrorKind.MALFORMED, f"bad compact-array type 0x{tag:02X}")
 

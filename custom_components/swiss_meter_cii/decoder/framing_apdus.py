@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from .apdu import DATA_NOTIFICATION, parse_data_notification, parse_header_time
 from .assembly import GENERAL_BLOCK_TRANSFER
-from .axdr import TruncatedError, ValueSizer, read_length
+from .axdr import TruncatedError, read_length
+from .axdr_sizer import ValueSizer
 from .descriptors import descriptor_list_size
 from .errors import DecodeError
 from .framing_base import NEED, NO
