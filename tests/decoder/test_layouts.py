@@ -17,6 +17,7 @@ from custom_components.swiss_meter_cii.decoder import Push, decode_capture
 from custom_components.swiss_meter_cii.decoder.apdu import parse_data_notification
 from custom_components.swiss_meter_cii.decoder.errors import DecodeError, ErrorKind
 from custom_components.swiss_meter_cii.decoder.layouts import LayoutDecoder, LayoutResult
+from custom_components.swiss_meter_cii.decoder.layouts.walker import Walker
 from custom_components.swiss_meter_cii.decoder.obis import Obis
 from custom_components.swiss_meter_cii.decoder.values import (
     BitString,
@@ -648,6 +649,61 @@ def test_walker_uses_profile_defaults_without_scalers() -> None:
     assert result.values["1-0:31.7.0.255"].value == Decimal("1.23")
     assert result.values["1-0:32.7.0.255"].value == Decimal("230.1")
     assert result.values["0-0:1.0.0.255"].value == result.timestamp
+
+
+_CODES = [ln(code) for code in ("1-0:1.7.0", "1-0:2.7.0", "1-0:1.8.0", "0-0:96.1.0")]
+_VALUES = st.sampled_from([None, 7, -3, "List_V1", b"12345678", CLOCK_RAW, b"\x01\x02"])
+_SCALER_UNITS = st.builds(su, st.integers(-3, 3), st.sampled_from([27, 30, 35]))
+_ELEMENT = st.one_of(
+    st.sampled_from(_CODES),
+    _VALUES,
+    _SCALER_UNITS,
+    st.just(("x", 30)),
+    st.tuples(st.sampled_from(_CODES), st.integers(0, 9)),
+    st.tuples(st.sampled_from(_CODES), st.integers(0, 9), _SCALER_UNITS),
+)
+_ENTRY = st.one_of(
+    st.tuples(st.sampled_from(_CODES), _VALUES),
+    st.tuples(st.sampled_from(_CODES), _VALUES, _SCALER_UNITS),
+    st.tuples(st.tuples(st.sampled_from(_CODES), _VALUES)),
+    st.tuples(st.tuples(st.sampled_from(_CODES), _VALUES, _SCALER_UNITS)),
+    st.just((None, None)),
+)
+
+
+@st.composite
+def _walkable_body(draw: st.DrawFn) -> list[object]:
+    """A body the walker takes: optional list id or clock, entries, optional meter number."""
+    body: list[object] = list(draw(st.sampled_from([(), ("List_V1",), (CLOCK_RAW,)])))
+    body.append(draw(st.sampled_from(_CODES)))
+    body.append(draw(_VALUES))
+    for entry in draw(st.lists(_ENTRY, max_size=5)):
+        body.extend(entry)
+    body.extend(draw(st.sampled_from([(), (b"12345678",), ("nr 1",)])))
+    return body
+
+
+def _walked(walker: Walker, body: tuple[object, ...]) -> object:
+    try:
+        return walker.find(body)
+    except DecodeError as err:
+        return err.kind
+
+
+@settings(max_examples=600, deadline=None)
+@given(_walkable_body(), st.lists(st.tuples(st.integers(0, 20), _ELEMENT), max_size=2))
+def test_walker_along_the_last_shape_finds_what_a_walk_finds(
+    elements: list[object], changes: list[tuple[int, object]]
+) -> None:
+    """The next body, walked along the last body's shape, gives what a fresh walk gives."""
+    first = tuple(elements)
+    second = list(elements)
+    for position, element in changes:
+        if position < len(second):
+            second[position] = element
+    walker = Walker("", {}, "")
+    _walked(walker, first)
+    assert _walked(walker, tuple(second)) == _walked(Walker("", {}, ""), tuple(second))
 
 
 # --------------------------------------------------------------------------- unsupported

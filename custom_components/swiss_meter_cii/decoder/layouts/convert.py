@@ -48,6 +48,23 @@ class Converter:
         date_raw: object = None
         for slot in plan.slots:
             raw = body[slot.index]
+            if slot.simple:
+                # The short path of reading(): same memo, same conversion of an integer.
+                if raw == slot.last_raw and type(raw) is slot.last_type:
+                    reading = slot.last_reading
+                else:
+                    if type(raw) is int:
+                        scaler = slot.scaler
+                        reading = Reading(raw if not scaler else scale(raw, scaler), slot.unit)
+                    else:
+                        reading = self.convert(slot, raw, None)
+                    slot.last_raw = raw
+                    slot.last_type = type(raw)
+                    slot.last_su = None
+                    slot.last_reading = reading
+                if reading is not None:
+                    values[slot.key] = reading
+                continue
             su = body[slot.su_index] if slot.su_index >= 0 else None
             if slot.whole:
                 raw, su = unpack_whole(slot, raw)
@@ -92,8 +109,11 @@ class Converter:
             number = int(raw)  # type: ignore[call-overload]
             if su is None:
                 scaler, unit = slot.scaler, slot.unit
+            elif su == slot.su_seen and type(su) is type(slot.su_seen):
+                scaler, unit = slot.su_scaling
             else:
-                scaler, unit = scaler_unit(slot, su)
+                scaler, unit = slot.su_scaling = scaler_unit(slot, su)
+                slot.su_seen = su
             if scaler is None:
                 scaler = self._auto_scaler(slot.quantity, number) if slot.auto else 0
             return Reading(number if scaler == 0 else scale(number, scaler), unit)

@@ -26,7 +26,7 @@ from .push_list import PushLists
 from .result import LayoutResult
 from .shapes import is_capture_definition
 from .slots import CLOCK, DATE, TIME, VALUE, Plan, make_slot
-from .walker import Walker, walk
+from .walker import Walker
 
 DEFAULT_TZ: Final = ZoneInfo("Europe/Zurich")
 _TEMPLATE_KINDS: Final = {FieldKind.CLOCK: CLOCK, FieldKind.TIME: TIME, FieldKind.DATE: DATE}
@@ -60,6 +60,9 @@ class LayoutDecoder:
         self._push_lists = PushLists(model, self._overrides)
         self._walker = Walker(model, self._overrides, (country or "").upper())
         self._template_plans: dict[tuple[str, str | None], Plan] = {}
+        self._title: bytes | None = None
+        self._flag: str | None = None
+        self._objects: list[object] | None = None
         # List families this connection sent; a configured Kaifa meter implies its family,
         # so that a lone list 1 (active power, no code) is read before any list 2
         # (amsreader reads list 1 only for a configured Kaifa meter, too).
@@ -78,16 +81,19 @@ class LayoutDecoder:
             ) from err
 
     def _decode(self, body: object, system_title: bytes | None) -> LayoutResult:
-        flag = flag_of(system_title) if system_title else None
+        if system_title != self._title:  # one meter sends one title: worked out once
+            self._title, self._flag = system_title, flag_of(system_title) if system_title else None
+        flag = self._flag
         if isinstance(body, tuple) and body and isinstance(body[0], list):
             objects = body[0]
-            if objects and is_capture_definition(objects[0]):
+            if objects is self._objects or (objects and is_capture_definition(objects[0])):
+                self._objects = objects  # the last capture-object list (shared while unchanged)
                 return self._push_lists.decode(body, objects, flag, self._convert)
         if isinstance(body, tuple | list) and body:
             template = find_template(body, flag=flag, seen=self._seen, discriminated=True)
             if template is not None:
                 return self._decode_template(template, body, flag)
-            found = walk(body)
+            found = self._walker.find(body)
             if found is not None:
                 return self._walker.decode(found, flag, self._convert)
             template = find_template(body, flag=flag, seen=self._seen, discriminated=False)

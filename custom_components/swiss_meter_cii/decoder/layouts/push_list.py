@@ -59,18 +59,30 @@ class _Compiled:
 class PushLists:
     """The compiled push-object lists of one connection, by push setup."""
 
-    __slots__ = ("_model", "_overrides", "_plans")
+    __slots__ = ("_last", "_model", "_overrides", "_plans")
 
     def __init__(self, model: str, overrides: Mapping[str, int]) -> None:
         """Compile for the configured model with the user's scaler overrides."""
         self._model = model
         self._overrides = overrides
         self._plans: dict[str | None, _Compiled] = {}
+        # The list of the last push, the very object: the A-XDR parse shares an unchanged
+        # capture-object list between pushes (skeleton.py, axdr.ListMemo), so the next push
+        # of that list finds its plan without comparing the list.
+        self._last: tuple[list[object], str | None, Plan, str | None] | None = None
 
     def decode(
         self, body: tuple[object, ...], objects: list[object], flag: str | None, run: Converter
     ) -> LayoutResult:
         """Return the readings of a body whose first element is its capture-object list."""
+        last = self._last
+        if (
+            last is not None
+            and objects is last[0]
+            and flag == last[1]
+            and len(body) == len(objects)
+        ):
+            return run.run(last[2], body, last[3])
         if len(body) != len(objects):
             raise DecodeError(
                 ErrorKind.MALFORMED,
@@ -85,6 +97,7 @@ class PushLists:
             self._plans[setup] = _Compiled(list(objects), flag, plan)
         else:
             plan = cached.plan
+        self._last = (objects, flag, plan, setup)
         return run.run(plan, body, setup)
 
     def _compile(self, body: tuple[object, ...], objects: list[object], flag: str | None) -> Plan:
@@ -124,11 +137,15 @@ class PushLists:
         if attribute in (0, 2):
             kind = CLOCK if class_id == CLOCK_CLASS else kind_for(name)
             if attribute == 0:
-                slot = make_slot(
-                    position, key, kind, profile, overrides, pushed_scaler=class_id in (3, 4)
+                return make_slot(
+                    position,
+                    key,
+                    kind,
+                    profile,
+                    overrides,
+                    pushed_scaler=class_id in (3, 4),
+                    whole=True,
                 )
-                slot.whole = True
-                return slot
             su_index, su_part = scalers.get(name, (-1, SU_WHOLE))
             return make_slot(
                 position,

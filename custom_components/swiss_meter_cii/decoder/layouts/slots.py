@@ -57,8 +57,15 @@ class Slot:
     su_index: int = -1  # position of the pushed scaler_unit, -1: none
     su_part: int = SU_WHOLE
     whole: bool = False  # capture attribute 0: the value is {LN, value[, scaler_unit]}
+    # A plain value with a fixed scaler (no pushed scaler_unit, no plausibility rule, not
+    # a whole object): most values of most pushes, converted on the plan's short path.
+    simple: bool = False
     last_raw: object = field(default=UNREAD)
     last_su: object = None
+    # The last pushed scaler_unit this slot resolved and its (scaler, unit): a meter pushes
+    # the same scaler_unit for a code in every push.
+    su_seen: object = field(default=UNREAD)
+    su_scaling: tuple[int | None, str | None] = (None, None)
     last_type: type = _NONE_TYPE
     last_reading: Reading | None = None
 
@@ -93,13 +100,17 @@ def make_slot(
     pushed_scaler: bool = False,
     fixed_scaler: int | None = None,
     fixed_unit: str | None = None,
+    whole: bool = False,
 ) -> Slot:
     """Resolve scaler and unit sources for one code (see scaling.py for the order)."""
     override = override_for(overrides, key)
     quantity, scaler, auto, unit = _resolve(
         key, profile, override, pushed_scaler, fixed_scaler, fixed_unit
     )
-    return Slot(index, key, kind, quantity, scaler, override, auto, unit, su_index, su_part)
+    simple = kind == VALUE and su_index < 0 and not auto and not whole and scaler is not None
+    return Slot(
+        index, key, kind, quantity, scaler, override, auto, unit, su_index, su_part, whole, simple
+    )
 
 
 @lru_cache(maxsize=4096)

@@ -44,18 +44,48 @@ def walk(body: Sequence[object]) -> Walk | None:
     Raises MALFORMED when at least two entries were found and then the body stops
     making sense (a code without value, a broken scaler_unit, a stray element).
     """
+    found = _walk(body)
+    return found[0] if found is not None else None
+
+
+# How an entry came (WalkShape.entries): a code and its value, a code, value and
+# scaler_unit, a structure of two or of three.
+_PAIR, _TRIPLE, _STRUCT2, _STRUCT3 = 0, 1, 2, 3
+_NO_PREFIX, _TIMESTAMP, _LIST_ID = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class WalkShape:
+    """Where every element of a walked body was: the next body of this shape needs no walk.
+
+    A meter sends the same list push after push; `rewalk` checks each position against
+    this record (the codes compared byte for byte) and builds the same Walk `walk` would.
+    """
+
+    length: int
+    prefix: int
+    entries: tuple[tuple[int, int, bytes], ...]  # (position, how it came, code)
+    nulls: tuple[int, ...]  # positions of (null code, null value) pairs
+    trailer: bool  # a meter number closes the list
+    nested: int
+
+
+def _walk(body: Sequence[object]) -> tuple[Walk, WalkShape] | None:
     count = len(body)
     position = 0
+    prefix = _NO_PREFIX
     list_id: str | None = None
     timestamp: object = None
     meter_number: object = None
     if count > 1 and starts_entry(body[1]):
         first = body[0]
         if is_date_time(first):
-            timestamp, position = first, 1
+            timestamp, position, prefix = first, 1, _TIMESTAMP
         elif not is_obis(first) and is_text(first):
-            list_id, position = to_text(first), 1
+            list_id, position, prefix = to_text(first), 1, _LIST_ID
     entries: list[tuple[bytes, object, object]] = []
+    places: list[tuple[int, int, bytes]] = []
+    nulls: list[int] = []
     nested = 0
     while position < count:
         item = body[position]
@@ -65,6 +95,7 @@ def walk(body: Sequence[object]) -> Walk | None:
                 _failed(entries, f"entry {position + 1} has no scaler_unit")
                 return None
             entries.append((item[0], item[1], su))
+            places.append((position, _STRUCT2 if su is None else _STRUCT3, item[0]))
             nested += 1
             position += 1
         elif is_obis(item):
@@ -74,14 +105,17 @@ def walk(body: Sequence[object]) -> Walk | None:
             value = body[position + 1]
             if position + 2 < count and is_scaler_unit(body[position + 2]):
                 entries.append((item, value, body[position + 2]))
+                places.append((position, _TRIPLE, item))
                 position += 3
             else:
                 entries.append((item, value, None))
+                places.append((position, _PAIR, item))
                 position += 2
         elif item is None and entries and position + 1 < count and body[position + 1] is None:
             # Null code, null value: single-phase Kamstrup meters keep the three-phase
             # list and send this pair for each phase they lack (docs/protocol.md,
             # "Push body layouts").
+            nulls.append(position)
             position += 2
         elif position == count - 1 and entries and isinstance(item, bytes | str):
             meter_number = item
@@ -91,7 +125,65 @@ def walk(body: Sequence[object]) -> Walk | None:
             return None
     if not entries:
         return None
-    return Walk(entries, nested, list_id, timestamp, meter_number)
+    shape = WalkShape(count, prefix, tuple(places), tuple(nulls), meter_number is not None, nested)
+    return Walk(entries, nested, list_id, timestamp, meter_number), shape
+
+
+def rewalk(shape: WalkShape, body: Sequence[object]) -> Walk | None:
+    """Walk a body laid out as `shape`; None as soon as a position differs.
+
+    Checks what `walk` would find at each recorded position (a code compared with the
+    recorded one is a code; whatever follows a pair is checked as what it is, so it cannot
+    be a scaler_unit), so the result is the one `walk` gives; anything else walks anew.
+    """
+    count = len(body)
+    if count != shape.length:
+        return None
+    entries: list[tuple[bytes, object, object]] = []
+    for position, form, code in shape.entries:
+        if form >= _STRUCT2:
+            item = body[position]
+            if not isinstance(item, tuple | list) or len(item) != form or item[0] != code:
+                return None
+            if form == _STRUCT3:
+                su = item[2]
+                if not is_scaler_unit(su):
+                    return None
+                entries.append((item[0], item[1], su))
+            else:
+                entries.append((item[0], item[1], None))
+        else:
+            name = body[position]
+            if type(name) is not bytes or name != code:
+                return None
+            if form == _TRIPLE:
+                su = body[position + 2]
+                if not is_scaler_unit(su):
+                    return None
+                entries.append((name, body[position + 1], su))
+            else:
+                entries.append((name, body[position + 1], None))
+    for position in shape.nulls:
+        if body[position] is not None or body[position + 1] is not None:
+            return None
+    meter_number: object = None
+    if shape.trailer:
+        meter_number = body[-1]
+        if not isinstance(meter_number, bytes | str) or is_obis(meter_number):
+            return None
+    timestamp: object = None
+    list_id: str | None = None
+    if shape.prefix != _NO_PREFIX:
+        first = body[0]
+        if is_date_time(first):
+            if shape.prefix != _TIMESTAMP:
+                return None
+            timestamp = first
+        elif shape.prefix == _LIST_ID and not is_obis(first) and is_text(first):
+            list_id = to_text(first)
+        else:
+            return None
+    return Walk(entries, shape.nested, list_id, timestamp, meter_number)
 
 
 def _failed(entries: list[tuple[bytes, object, object]], why: str) -> None:
@@ -103,7 +195,7 @@ def _failed(entries: list[tuple[bytes, object, object]], why: str) -> None:
 class Walker:
     """The walker's compiled slots of one connection: per profile, by logical name."""
 
-    __slots__ = ("_country", "_model", "_overrides", "_tables")
+    __slots__ = ("_country", "_model", "_overrides", "_shape", "_tables")
 
     def __init__(self, model: str, overrides: Mapping[str, int], country: str) -> None:
         """Compile for the configured model, the user's overrides and the user's country."""
@@ -112,6 +204,20 @@ class Walker:
         self._country = country
         # profile -> (slots without pushed scaler, slots with one), keyed by logical name
         self._tables: dict[str, tuple[dict[bytes, Slot], dict[bytes, Slot]]] = {}
+        self._shape: WalkShape | None = None  # of the last body walked
+
+    def find(self, body: Sequence[object]) -> Walk | None:
+        """Find the body's entries: along the last body's shape when it fits, else walked."""
+        shape = self._shape
+        if shape is not None:
+            found = rewalk(shape, body)
+            if found is not None:
+                return found
+        walked = _walk(body)
+        if walked is None:
+            return None
+        self._shape = walked[1]
+        return walked[0]
 
     def decode(self, found: Walk, flag: str | None, run: Converter) -> LayoutResult:
         """Return the readings of the entries the walker found."""
