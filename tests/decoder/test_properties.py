@@ -32,6 +32,7 @@ from custom_components.swiss_meter_cii.decoder.mbus import (
     probe as probe_mbus,
 )
 from custom_components.swiss_meter_cii.decoder.security import Decryptor, parse_ciphered
+from custom_components.swiss_meter_cii.decoder.values import CosemDateTime, datetime_from_bytes
 
 from . import KEY, load_vectors, ref_crc16_arc, ref_crc16_x25
 
@@ -195,3 +196,35 @@ def test_decode_capture_equals_bytewise_feeding_for_mutations(
     assert [r for r in results if isinstance(r, Push)] == [
         r for r in decode_capture(data, **kwargs) if isinstance(r, Push)
     ]
+
+
+_DATE_TIME_BYTES = st.one_of(
+    st.binary(min_size=12, max_size=12),
+    st.builds(
+        lambda year, month, day, hour, minute, second, deviation, status: (
+            year.to_bytes(2, "big")
+            + bytes((month, day, 0xFF, hour, minute, second, 0xFF))
+            + deviation.to_bytes(2, "big", signed=True)
+            + bytes((status,))
+        ),
+        st.sampled_from([2026, 0xFFFF, 0]),
+        st.sampled_from([1, 3, 10, 12, 13, 0xFD, 0xFF]),
+        st.sampled_from([1, 25, 31, 32, 0xFE, 0xFF]),
+        st.sampled_from([0, 2, 23, 24, 0xFF]),
+        st.sampled_from([0, 30, 59, 60, 0xFF]),
+        st.sampled_from([0, 59, 0xFF]),
+        st.sampled_from([-0x8000, -120, -60, 0, 60, 721, -721]),
+        st.sampled_from([0x00, 0x80, 0xFF, 0x08]),
+    ),
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_DATE_TIME_BYTES)
+def test_datetime_from_bytes_equals_the_object_path(raw: bytes) -> None:
+    """The short path a clock value takes gives what CosemDateTime gives, fold included."""
+    expected = CosemDateTime.from_bytes(raw).to_datetime(ZURICH)
+    got = datetime_from_bytes(raw, ZURICH)
+    assert got == expected
+    if got is not None and expected is not None:
+        assert (got.fold, got.utcoffset()) == (expected.fold, expected.utcoffset())

@@ -13,6 +13,16 @@ import binascii
 _REVERSED = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
 
 
+# crc_hqx over the bit-reversed bytes of a frame *with* its FCS always ends here when the
+# FCS is right (the X.25 "good FCS" residue 0xF0B8, bit-reversed): one C call per frame.
+X25_RESIDUE = 0x1D0F
+
+
+def reverse_bits(data: bytes | bytearray) -> bytes:
+    """Every byte bit-reversed: X.25 input for `binascii.crc_hqx` (one C pass for a push)."""
+    return data.translate(_REVERSED)
+
+
 def crc16_x25(data: bytes | bytearray | memoryview) -> int:
     """CRC-16/X.25 (init 0xFFFF, reflected, xorout 0xFFFF); sent low byte first in HDLC."""
     reg = binascii.crc_hqx(bytes(data).translate(_REVERSED), 0xFFFF)

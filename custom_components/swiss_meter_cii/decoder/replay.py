@@ -14,10 +14,11 @@ exist: the result of a push never depends on which path decoded it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from binascii import crc_hqx
+from dataclasses import dataclass, field
 
 from .assembly import GENERAL_BLOCK_TRANSFER, LLC_COMMAND, LLC_RESPONSE, parse_gbt
-from .crc import crc16_x25
+from .crc import X25_RESIDUE, reverse_bits
 from .errors import DecodeError
 from .hdlc import FLAG, HdlcFrame, parse_frame as parse_hdlc
 from .mbus import START, STOP, MbusFrame, parse_frame as parse_mbus
@@ -50,27 +51,39 @@ class WireShape:
     size: int
     frames: tuple[FrameShape, ...]
     blocks: bool  # the message is a joined block transfer (decoded with joined=True)
+    # Per frame: start, end, header, kind, payload start and end (plain ints: hot loop).
+    _checks: tuple[tuple[int, int, bytes, int, int, int], ...] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        """Flatten the frames for `take`."""
+        checks = tuple((f.start, f.end, f.header, f.kind, *f.payload) for f in self.frames)
+        object.__setattr__(self, "_checks", checks)
 
     def take(self, data: bytes) -> bytes | None:
         """Return the message carried by `data` (`size` bytes), or None if it differs.
 
         Checks what the FrameHunter checks for a frame whose header it has verified
         before: the repeated header, the FCS or M-Bus checksum and the closing byte.
+        The bytes are bit-reversed once for all FCS checks (crc.py, X25_RESIDUE).
         """
+        reversed_data = b""
         pieces = []
-        for frame in self.frames:
-            start, end, header = frame.start, frame.end, frame.header
+        for start, end, header, kind, first, last in self._checks:
             if not data.startswith(header, start):
                 return None
-            if frame.kind == _HDLC:
-                fcs = data[end - 3] | (data[end - 2] << 8)
-                if data[end - 1] != FLAG or crc16_x25(data[start + 1 : end - 3]) != fcs:
+            if kind == _HDLC:
+                if not reversed_data:
+                    reversed_data = reverse_bits(data)
+                if (
+                    data[end - 1] != FLAG
+                    or crc_hqx(reversed_data[start + 1 : end - 1], 0xFFFF) != X25_RESIDUE
+                ):
                     return None
-                pieces.append(data[start + len(header) : end - 3])
-            else:
-                if data[end - 1] != STOP or sum(data[start + 4 : end - 2]) & 0xFF != data[end - 2]:
-                    return None
-                pieces.append(data[start + len(header) : end - 2])
+            elif data[end - 1] != STOP or sum(data[start + 4 : end - 2]) & 0xFF != data[end - 2]:
+                return None
+            pieces.append(data[first:last])
         return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
 

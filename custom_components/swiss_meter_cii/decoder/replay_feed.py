@@ -106,7 +106,9 @@ class ReplayFeed:
         if skip != self._skip:
             self._skip, self._checked = skip, 0
         available = len(pending) - skip
-        index = self._checked
+        size = shape.size
+        # A whole push at hand (large reads): shape.take compares every header anyway.
+        index = len(frames) if available >= size else self._checked
         while index < len(frames) and frames[index].end <= available:
             if not pending.startswith(frames[index].header, skip + frames[index].start):
                 return MISS
@@ -121,7 +123,6 @@ class ReplayFeed:
             whole = len(frame.header) if have < len(frame.header) else frame.end - frame.start
             self.need = start + whole
             return None
-        size = shape.size
         raw = bytes(pending[skip : skip + size])
         message = shape.take(raw)
         if message is None:
@@ -130,7 +131,8 @@ class ReplayFeed:
         # stays in the FrameHunter's buffer.
         keep = 1 if raw[-1] == 0x7E else 0
         del pending[: skip + size - keep]
-        self._skip = self._checked = self.need = 0
+        self._skip = self._checked = 0
+        self.need = keep + 1  # the next check needs a byte past the kept flag
         self.replayed_bytes += skip + size - keep
         self.replayed_frames += len(frames)
         self._misses = 0

@@ -31,7 +31,7 @@ _CTR_START = b"\x00\x00\x00\x02"  # first keystream block of GCM (J0 + 1)
 _U32 = struct.Struct(">I").unpack_from
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # made once per push: a frozen __init__ costs 3x
 class CipheredApdu:
     """The header fields and payload of a ciphered APDU (payload excludes the tag)."""
 
@@ -101,7 +101,7 @@ def parse_ciphered(buf: bytes, pos: int = 0) -> tuple[CipheredApdu, int]:
     return apdu, end
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # made once per push: a frozen __init__ costs 3x
 class Decrypted:
     """Plaintext and how far it can be trusted.
 

@@ -142,10 +142,8 @@ class StreamDecoder:
         replay = self._replay
         pending = replay.pending
         pending += data
-        if len(pending) < replay.need:
-            return []  # nothing new to check before these many bytes (64-byte reads)
         out: list[Result] = []
-        while True:
+        while len(pending) >= replay.need:  # else nothing new to check (64-byte reads)
             step = replay.take()
             if step is None:
                 return out
@@ -160,6 +158,7 @@ class StreamDecoder:
                 del out[start:]
                 out.append(self._internal_error(raw))
             self._count(out[start:])
+        return out
 
     def _stop_replay(self) -> list[Result]:
         """Give bytes that are not the learned shape to the hunter, as they came."""

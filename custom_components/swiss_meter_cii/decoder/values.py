@@ -149,30 +149,68 @@ class CosemDateTime:
         With a deviation the offset is exact; without one the stamp is wall time in
         `local_tz` (Swiss E450s send deviation "not specified").
         """
-        day, clock, deviation = self.date, self.time, self.deviation
-        if day.year is None or day.month is None or day.day is None or clock.hour is None:
-            return None
-        if clock.minute is None:
-            return None
-        if deviation is not None and -720 <= deviation <= 720:
-            zone: tzinfo | None = _OFFSETS.get(deviation)
-            if zone is None:
-                zone = _OFFSETS[deviation] = timezone(timedelta(minutes=-deviation))
-            fold = 0
-        else:
-            # Wall time: the DST flag picks the right side of an ambiguous autumn hour.
-            zone, fold = local_tz, 0 if self.dst else 1
-        try:
-            return datetime(
-                day.year,
-                day.month,
-                day.day,
-                clock.hour,
-                clock.minute,
-                clock.second or 0,
-                (clock.hundredths or 0) * 10_000,
-                tzinfo=zone,
-                fold=fold,
-            )
-        except ValueError:
-            return None
+        day, clock = self.date, self.time
+        return _aware(
+            (day.year, day.month, day.day, clock.hour, clock.minute, clock.second),
+            clock.hundredths,
+            self.deviation,
+            self.dst,
+            local_tz,
+        )
+
+
+def datetime_from_bytes(raw: bytes, local_tz: tzinfo) -> datetime | None:
+    """Convert 12 bytes as `CosemDateTime.from_bytes(raw).to_datetime(local_tz)` does.
+
+    Without building the three objects: a clock value in every push takes this path.
+    """
+    year, month, day, _, hour, minute, second, hundredths, deviation, status = _DATE_TIME(raw)
+    return _aware(
+        (
+            None if year == 0xFFFF else year,
+            None if month >= 0xFD else month,
+            None if day >= 0xFD else day,
+            None if hour == 0xFF else hour,
+            None if minute == 0xFF else minute,
+            None if second == 0xFF else second,
+        ),
+        None if hundredths == 0xFF else hundredths,
+        None if deviation == NOT_SPECIFIED_DEVIATION else deviation,
+        status != 0xFF and bool(status & 0x80),
+        local_tz,
+    )
+
+
+def _aware(
+    fields: tuple[int | None, ...],
+    hundredths: int | None,
+    deviation: int | None,
+    dst: bool,
+    local_tz: tzinfo,
+) -> datetime | None:
+    """Aware datetime from (year, month, day, hour, minute, second); see to_datetime."""
+    year, month, day, hour, minute, second = fields
+    if year is None or month is None or day is None or hour is None or minute is None:
+        return None
+    if deviation is not None and -720 <= deviation <= 720:
+        zone: tzinfo | None = _OFFSETS.get(deviation)
+        if zone is None:
+            zone = _OFFSETS[deviation] = timezone(timedelta(minutes=-deviation))
+        fold = 0
+    else:
+        # Wall time: the DST flag picks the right side of an ambiguous autumn hour.
+        zone, fold = local_tz, 0 if dst else 1
+    try:
+        return datetime(
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second or 0,
+            (hundredths or 0) * 10_000,
+            tzinfo=zone,
+            fold=fold,
+        )
+    except ValueError:
+        return None

@@ -17,7 +17,7 @@ from ..errors import DecodeError, ErrorKind
 from ..push import Reading, Value
 from ..scaling import plausible_scaler, scale, scale_float
 from ..units import unit_from_dlms
-from ..values import BitString, CosemDate, CosemDateTime, CosemTime, Long64
+from ..values import BitString, CosemDate, CosemDateTime, CosemTime, Long64, datetime_from_bytes
 from .result import LayoutResult
 from .shapes import MAX_SCALER, is_date_time, is_int, is_scaler_unit, to_text
 from .slots import CAPTURE, CLOCK, DATE, SU_SCALER, SU_WHOLE, TIME, Plan, Slot
@@ -122,7 +122,7 @@ class Converter:
             if isinstance(raw, CosemDateTime):
                 return Reading(raw.to_datetime(self._tz), None)
             if type(raw) is bytes and is_date_time(raw):
-                return Reading(CosemDateTime.from_bytes(raw).to_datetime(self._tz), None)
+                return Reading(datetime_from_bytes(raw, self._tz), None)
         elif kind == TIME and type(raw) is bytes and len(raw) == 4:
             raw = CosemTime.from_bytes(raw)
         elif kind == DATE and type(raw) is bytes and len(raw) == 5:

@@ -14,7 +14,7 @@ LIST_ID_OBIS: Final = "1-1:0.2.129.255"  # NVE "OBIS list version identifier"
 METER_NUMBER_OBIS: Final = "0-0:96.1.0.255"  # trailing meter number (EVN / Netz NÖ lists)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # made once per push: a frozen __init__ costs 3x
 class LayoutResult:
     """Readings of one body plus what the layout step learned about it."""
 
