@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import tzinfo
+from functools import lru_cache
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -25,7 +26,7 @@ from .convert import Converter
 from .push_list import PushLists
 from .result import LayoutResult
 from .shapes import is_capture_definition
-from .slots import CLOCK, DATE, TIME, VALUE, Plan, make_slot
+from .slots import CLOCK, DATE, TIME, VALUE, OverrideItems, Plan, SlotSpec, instantiate, slot_spec
 from .walker import Walker
 
 DEFAULT_TZ: Final = ZoneInfo("Europe/Zurich")
@@ -55,7 +56,9 @@ class LayoutDecoder:
         if model not in MODEL_IDS:
             raise ValueError(f"unknown meter model {model!r}")
         self._model = model
-        self._overrides = normalize_overrides(scaler_overrides)
+        self._overrides: OverrideItems = tuple(
+            sorted(normalize_overrides(scaler_overrides).items())
+        )
         self._convert = Converter(local_tz if local_tz is not None else DEFAULT_TZ)
         self._push_lists = PushLists(model, self._overrides)
         self._walker = Walker(model, self._overrides, (country or "").upper())
@@ -123,17 +126,25 @@ class LayoutDecoder:
 
     def _compile_template(self, template: Template, flag: str | None) -> Plan:
         meter = resolve(self._model, flag)
-        slots = [
-            make_slot(
-                position,
-                field.obis,
-                _TEMPLATE_KINDS.get(field.kind, VALUE),
-                meter.profile,
-                self._overrides,
-                fixed_scaler=field.scaler,
-                fixed_unit=field.unit,
-            )
-            for position, field in enumerate(template.fields)
-            if field.obis is not None  # the push setup's name: not a value
-        ]
-        return Plan(f"template:{template.name}", meter.model, tuple(slots))
+        specs = _template_specs(template, meter.profile, self._overrides)
+        return Plan(f"template:{template.name}", meter.model, instantiate(specs))
+
+
+@lru_cache(maxsize=256)
+def _template_specs(
+    template: Template, profile: str, overrides: OverrideItems
+) -> tuple[SlotSpec, ...]:
+    """Slot specs of a values-only template; cached for the process."""
+    return tuple(
+        slot_spec(
+            position,
+            field.obis,
+            _TEMPLATE_KINDS.get(field.kind, VALUE),
+            profile,
+            overrides,
+            fixed_scaler=field.scaler,
+            fixed_unit=field.unit,
+        )
+        for position, field in enumerate(template.fields)
+        if field.obis is not None  # the push setup's name: not a value
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 from ..catalogue import CAPTURE_TIME_ATTRIBUTE
@@ -29,10 +30,12 @@ from .slots import (
     SU_UNIT,
     SU_WHOLE,
     VALUE,
+    OverrideItems,
     Plan,
-    Slot,
+    SlotSpec,
+    instantiate,
     kind_for,
-    make_slot,
+    slot_spec,
 )
 
 PUSH_SETUP_CLASS: Final = 40
@@ -61,7 +64,7 @@ class PushLists:
 
     __slots__ = ("_last", "_model", "_overrides", "_plans")
 
-    def __init__(self, model: str, overrides: Mapping[str, int]) -> None:
+    def __init__(self, model: str, overrides: OverrideItems) -> None:
         """Compile for the configured model with the user's scaler overrides."""
         self._model = model
         self._overrides = overrides
@@ -101,70 +104,78 @@ class PushLists:
         return run.run(plan, body, setup)
 
     def _compile(self, body: tuple[object, ...], objects: list[object], flag: str | None) -> Plan:
-        """Capture objects -> slots: values by attribute 2, scalers by attribute 3."""
+        """Capture objects -> slots (compiled once per process for a list and profile)."""
         definitions = _definitions(objects)
-        # Attribute 3 of a register (class 3/4) or 4 of a demand register (class 5).
-        scalers: dict[bytes, tuple[int, int]] = {}
-        for position, (class_id, name, attribute, data_index) in enumerate(definitions):
-            if (class_id in REGISTER_CLASSES and attribute == 3) or (
-                class_id == DEMAND_CLASS and attribute == 4
-            ):
-                part = data_index if data_index in (SU_SCALER, SU_UNIT) else SU_WHOLE
-                scalers[name] = (position, part)
         if flag is None:
             flag = _ldn_flag(body, definitions)
         meter = resolve(self._model, flag, wide_registers=any(type(v) is Long64 for v in body))
-        slots = [
-            slot
-            for position, definition in enumerate(definitions)
-            if (slot := self._slot(position, definition, scalers, meter.profile)) is not None
-        ]
-        return Plan("push_object_list", meter.model, tuple(slots))
+        specs = _list_specs(tuple(definitions), meter.profile, self._overrides)
+        return Plan("push_object_list", meter.model, instantiate(specs))
 
-    def _slot(
-        self,
-        position: int,
-        definition: Definition,
-        scalers: Mapping[bytes, tuple[int, int]],
-        profile: str,
-    ) -> Slot | None:
-        """Return the slot of one capture object; None for objects that carry no value."""
-        class_id, name, attribute, _data_index = definition
-        if class_id in (PUSH_SETUP_CLASS, PROFILE_CLASS) or attribute == 1:
-            return None  # push setup itself, profile buffers, logical names
-        key = key_of(name)
-        overrides = self._overrides
-        if attribute in (0, 2):
-            kind = CLOCK if class_id == CLOCK_CLASS else kind_for(name)
-            if attribute == 0:
-                return make_slot(
-                    position,
-                    key,
-                    kind,
-                    profile,
-                    overrides,
-                    pushed_scaler=class_id in (3, 4),
-                    whole=True,
-                )
-            su_index, su_part = scalers.get(name, (-1, SU_WHOLE))
-            return make_slot(
+
+@lru_cache(maxsize=64)
+def _list_specs(
+    definitions: tuple[Definition, ...], profile: str, overrides: OverrideItems
+) -> tuple[SlotSpec, ...]:
+    """Capture objects -> slot specs: values by attribute 2, scalers by attribute 3."""
+    # Attribute 3 of a register (class 3/4) or 4 of a demand register (class 5).
+    scalers: dict[bytes, tuple[int, int]] = {}
+    for position, (class_id, name, attribute, data_index) in enumerate(definitions):
+        if (class_id in REGISTER_CLASSES and attribute == 3) or (
+            class_id == DEMAND_CLASS and attribute == 4
+        ):
+            part = data_index if data_index in (SU_SCALER, SU_UNIT) else SU_WHOLE
+            scalers[name] = (position, part)
+    return tuple(
+        spec
+        for position, definition in enumerate(definitions)
+        if (spec := _spec(position, definition, scalers, profile, overrides)) is not None
+    )
+
+
+def _spec(
+    position: int,
+    definition: Definition,
+    scalers: Mapping[bytes, tuple[int, int]],
+    profile: str,
+    overrides: OverrideItems,
+) -> SlotSpec | None:
+    """Return the slot spec of one capture object; None for objects that carry no value."""
+    class_id, name, attribute, _data_index = definition
+    if class_id in (PUSH_SETUP_CLASS, PROFILE_CLASS) or attribute == 1:
+        return None  # push setup itself, profile buffers, logical names
+    key = key_of(name)
+    if attribute in (0, 2):
+        kind = CLOCK if class_id == CLOCK_CLASS else kind_for(name)
+        if attribute == 0:
+            return slot_spec(
                 position,
                 key,
                 kind,
                 profile,
                 overrides,
-                su_index=su_index,
-                su_part=su_part,
-                pushed_scaler=su_index >= 0 and su_part != SU_UNIT,
+                pushed_scaler=class_id in (3, 4),
+                whole=True,
             )
-        if class_id == MBUS_CLIENT_CLASS and attribute == MBUS_DEVICE_TYPE_ATTRIBUTE:
-            # The M-Bus client's device type (the medium byte) is the value of 0-n:24.1.0
-            # (docs/protocol.md, "M-Bus sub-meters").
-            return make_slot(position, key, VALUE, profile, overrides)
-        if attribute == CAPTURE_TIME_ATTRIBUTE and class_id == EXTENDED_REGISTER_CLASS:
-            # Its own reading beside the value (docs/protocol.md, "M-Bus sub-meters").
-            return make_slot(position, attribute_key(key, attribute), CAPTURE, profile, overrides)
-        return None
+        su_index, su_part = scalers.get(name, (-1, SU_WHOLE))
+        return slot_spec(
+            position,
+            key,
+            kind,
+            profile,
+            overrides,
+            su_index=su_index,
+            su_part=su_part,
+            pushed_scaler=su_index >= 0 and su_part != SU_UNIT,
+        )
+    if class_id == MBUS_CLIENT_CLASS and attribute == MBUS_DEVICE_TYPE_ATTRIBUTE:
+        # The M-Bus client's device type (the medium byte) is the value of 0-n:24.1.0
+        # (docs/protocol.md, "M-Bus sub-meters").
+        return slot_spec(position, key, VALUE, profile, overrides)
+    if attribute == CAPTURE_TIME_ATTRIBUTE and class_id == EXTENDED_REGISTER_CLASS:
+        # Its own reading beside the value (docs/protocol.md, "M-Bus sub-meters").
+        return slot_spec(position, attribute_key(key, attribute), CAPTURE, profile, overrides)
+    return None
 
 
 def _definitions(objects: list[object]) -> list[Definition]:

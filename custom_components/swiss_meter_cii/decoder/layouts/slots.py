@@ -8,10 +8,10 @@ memoises its last raw value and reading: counters repeat from push to push.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Final
+from typing import Final, NamedTuple
 
 from ..catalogue import Quantity, describe
 from ..push import Reading
@@ -36,6 +36,10 @@ class Unread:
 
 UNREAD: Final = Unread()
 _NONE_TYPE: Final = type(None)
+
+# The user's scaler overrides (scaling.normalize_overrides), as sorted items: hashable, so
+# that compiled slots can be cached for the process.
+type OverrideItems = tuple[tuple[str, int], ...]
 
 
 @dataclass(slots=True, eq=False)
@@ -88,12 +92,33 @@ def kind_for(name: bytes) -> int:
     return VALUE
 
 
-def make_slot(
+class SlotSpec(NamedTuple):
+    """What a slot is, without its memo: compiled once per process, shared by connections.
+
+    The fields are Slot's first fields, in order: `Slot(*spec)` is a slot with a fresh memo
+    (`position` is Slot.index: a tuple has an `index` method).
+    """
+
+    position: int
+    key: str
+    kind: int
+    quantity: Quantity
+    scaler: int | None
+    override: int | None
+    auto: bool
+    unit: str | None
+    su_index: int
+    su_part: int
+    whole: bool
+    simple: bool
+
+
+def slot_spec(
     index: int,
     key: str,
     kind: int,
     profile: str,
-    overrides: Mapping[str, int],
+    overrides: OverrideItems,
     *,
     su_index: int = -1,
     su_part: int = SU_WHOLE,
@@ -101,16 +126,21 @@ def make_slot(
     fixed_scaler: int | None = None,
     fixed_unit: str | None = None,
     whole: bool = False,
-) -> Slot:
+) -> SlotSpec:
     """Resolve scaler and unit sources for one code (see scaling.py for the order)."""
-    override = override_for(overrides, key)
+    override = override_for(dict(overrides), key) if overrides else None
     quantity, scaler, auto, unit = _resolve(
         key, profile, override, pushed_scaler, fixed_scaler, fixed_unit
     )
     simple = kind == VALUE and su_index < 0 and not auto and not whole and scaler is not None
-    return Slot(
+    return SlotSpec(
         index, key, kind, quantity, scaler, override, auto, unit, su_index, su_part, whole, simple
     )
+
+
+def instantiate(specs: Iterable[SlotSpec]) -> tuple[Slot, ...]:
+    """Slots with a fresh memo each: specs are shared between connections, memos never."""
+    return tuple(Slot(*spec) for spec in specs)
 
 
 @lru_cache(maxsize=4096)

@@ -8,9 +8,10 @@ code is compiled to a slot on first sight and kept per scaler profile.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Final
 
 from ..errors import DecodeError, ErrorKind
@@ -20,7 +21,7 @@ from ..push import Reading
 from .convert import Converter
 from .result import CLOCK_OBIS, LIST_ID_OBIS, METER_NUMBER_OBIS, LayoutResult
 from .shapes import is_date_time, is_obis, is_scaler_unit, is_text, starts_entry, to_text
-from .slots import CLOCK, DATE, TIME, Slot, kind_for, make_slot
+from .slots import CLOCK, DATE, TIME, OverrideItems, Slot, SlotSpec, kind_for, slot_spec
 
 _CLOCK_NAME: Final = b"\x00\x00\x01\x00\x00\xff"
 _LOGICAL_DEVICE_NAME: Final = b"\x2a\x00\x00"  # C.D.E of 0-0:42.0.0
@@ -197,7 +198,7 @@ class Walker:
 
     __slots__ = ("_country", "_model", "_overrides", "_shape", "_tables")
 
-    def __init__(self, model: str, overrides: Mapping[str, int], country: str) -> None:
+    def __init__(self, model: str, overrides: OverrideItems, country: str) -> None:
         """Compile for the configured model, the user's overrides and the user's country."""
         self._model = model
         self._overrides = overrides
@@ -275,7 +276,11 @@ class Walker:
         """Slot of one logical name, compiled on first sight."""
         slot = table.get(name)
         if slot is None:
-            slot = table[name] = make_slot(
-                -1, key_of(name), kind_for(name), profile, self._overrides, pushed_scaler=pushed
-            )
+            slot = table[name] = Slot(*_name_spec(name, profile, self._overrides, pushed))
         return slot
+
+
+@lru_cache(maxsize=4096)
+def _name_spec(name: bytes, profile: str, overrides: OverrideItems, pushed: bool) -> SlotSpec:
+    """Spec of a walked logical name; cached for the process (a new decoder compiles fast)."""
+    return slot_spec(-1, key_of(name), kind_for(name), profile, overrides, pushed_scaler=pushed)
