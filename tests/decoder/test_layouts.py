@@ -10,13 +10,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 import pytest
 
 from custom_components.swiss_meter_cii.decoder import Push, decode_capture
 from custom_components.swiss_meter_cii.decoder.apdu import parse_data_notification
 from custom_components.swiss_meter_cii.decoder.errors import DecodeError, ErrorKind
 from custom_components.swiss_meter_cii.decoder.layouts import LayoutDecoder, LayoutResult
+from custom_components.swiss_meter_cii.decoder.layouts.convert import Converter
 from custom_components.swiss_meter_cii.decoder.layouts.walker import Walker
 from custom_components.swiss_meter_cii.decoder.obis import Obis
 from custom_components.swiss_meter_cii.decoder.values import (
@@ -651,8 +652,15 @@ def test_walker_uses_profile_defaults_without_scalers() -> None:
     assert result.values["0-0:1.0.0.255"].value == result.timestamp
 
 
-_CODES = [ln(code) for code in ("1-0:1.7.0", "1-0:2.7.0", "1-0:1.8.0", "0-0:96.1.0")]
-_VALUES = st.sampled_from([None, 7, -3, "List_V1", b"12345678", CLOCK_RAW, b"\x01\x02"])
+_CODES = [
+    ln(code)
+    for code in ("1-0:1.7.0", "1-0:32.7.0", "1-0:1.8.0", "0-0:96.1.0", "0-0:1.0.0", "0-0:42.0.0")
+]
+_LIST_IDS = ("List_V1", "Kamstrup_V0001")  # the second picks Kamstrup's profile (NO: 10 Wh)
+_LATER_CLOCK = CLOCK_RAW[:5] + b"\x0c" + CLOCK_RAW[6:]
+_VALUES = st.sampled_from(
+    [None, 7, 230, 2301, *_LIST_IDS, b"12345678", b"KFM5550001", b"LGZ1030362", CLOCK_RAW, b"\x01"]
+)
 _SCALER_UNITS = st.builds(su, st.integers(-3, 3), st.sampled_from([27, 30, 35]))
 _ELEMENT = st.one_of(
     st.sampled_from(_CODES),
@@ -674,7 +682,7 @@ _ENTRY = st.one_of(
 @st.composite
 def _walkable_body(draw: st.DrawFn) -> list[object]:
     """A body the walker takes: optional list id or clock, entries, optional meter number."""
-    body: list[object] = list(draw(st.sampled_from([(), ("List_V1",), (CLOCK_RAW,)])))
+    body: list[object] = list(draw(st.sampled_from([(), *((i,) for i in _LIST_IDS), (CLOCK_RAW,)])))
     body.append(draw(st.sampled_from(_CODES)))
     body.append(draw(_VALUES))
     for entry in draw(st.lists(_ENTRY, max_size=5)):
@@ -690,20 +698,51 @@ def _walked(walker: Walker, body: tuple[object, ...]) -> object:
         return err.kind
 
 
-@settings(max_examples=600, deadline=None)
-@given(_walkable_body(), st.lists(st.tuples(st.integers(0, 20), _ELEMENT), max_size=2))
+def _read(walker: Walker, body: tuple[object, ...], flag: str | None) -> object:
+    try:
+        return walker.read(body, flag, Converter(ZoneInfo("Europe/Zurich")))
+    except DecodeError as err:
+        return err.kind
+
+
+_FLAGS = st.sampled_from([None, "KFM", "LGZ"])
+_STRUCTS = [(ln(code), 5, su(0, 27)) for code in ("1-0:1.7.0", "1-0:2.7.0", "1-0:32.7.0")]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    _walkable_body(), st.lists(st.tuples(st.integers(0, 20), _ELEMENT), max_size=2), _FLAGS, _FLAGS
+)
+# Two clocks: a walk takes the last as the push time.
+@example([CLOCK_RAW, ln("1-0:1.7.0"), 5, ln("0-0:1.0.0"), _LATER_CLOCK], [], "KFM", "KFM")
+# Another list id: Kamstrup's profile in Norway.
+@example(["List_V1", ln("1-0:1.8.0"), 7], [(0, "Kamstrup_V0001")], None, None)
+# The FLAG changes the profile (voltage in 0.1 V for Kaifa, by plausibility for L+G).
+@example([ln("1-0:32.7.0"), 230, ln("1-0:1.7.0"), 5], [], "KFM", "LGZ")
+# Without a FLAG, the pushed logical device name picks the profile.
+@example([ln("0-0:42.0.0"), b"KFM5550001", ln("1-0:32.7.0"), 230], [(1, b"LGZ1030362")], None, None)
+# A broken scaler_unit in the third structure.
+@example(_STRUCTS, [(2, (ln("1-0:32.7.0"), 5, ("x", 30)))], "KFM", "KFM")
 def test_walker_along_the_last_shape_finds_what_a_walk_finds(
-    elements: list[object], changes: list[tuple[int, object]]
+    elements: list[object],
+    changes: list[tuple[int, object]],
+    flag: str | None,
+    next_flag: str | None,
 ) -> None:
-    """The next body, walked along the last body's shape, gives what a fresh walk gives."""
+    """The next body, read along the last body's shape (and its plan), reads as a fresh walk."""
     first = tuple(elements)
     second = list(elements)
     for position, element in changes:
         if position < len(second):
             second[position] = element
-    walker = Walker("", {}, "")
+    walker = Walker("auto", (), "NO")
     _walked(walker, first)
-    assert _walked(walker, tuple(second)) == _walked(Walker("", {}, ""), tuple(second))
+    assert _walked(walker, tuple(second)) == _walked(Walker("auto", (), "NO"), tuple(second))
+    reader = Walker("auto", (), "NO")
+    _read(reader, first, flag)
+    _read(reader, first, flag)  # the plan of the first body's shape exists now
+    fresh = Walker("auto", (), "NO")
+    assert _read(reader, tuple(second), next_flag) == _read(fresh, tuple(second), next_flag)
 
 
 # --------------------------------------------------------------------------- unsupported

@@ -72,7 +72,7 @@ class Field:
     unit: str | None = None  # documented unit; None = catalogue default
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # one object per list: identity is equality
 class Template:
     """A values-only list: its fields in order plus what may discriminate it."""
 

@@ -96,9 +96,9 @@ class LayoutDecoder:
             template = find_template(body, flag=flag, seen=self._seen, discriminated=True)
             if template is not None:
                 return self._decode_template(template, body, flag)
-            found = self._walker.find(body)
-            if found is not None:
-                return self._walker.decode(found, flag, self._convert)
+            result = self._walker.read(body, flag, self._convert)
+            if result is not None:
+                return result
             template = find_template(body, flag=flag, seen=self._seen, discriminated=False)
             if template is not None:
                 return self._decode_template(template, body, flag)

@@ -21,7 +21,19 @@ from ..push import Reading
 from .convert import Converter
 from .result import CLOCK_OBIS, LIST_ID_OBIS, METER_NUMBER_OBIS, LayoutResult
 from .shapes import is_date_time, is_obis, is_scaler_unit, is_text, starts_entry, to_text
-from .slots import CLOCK, DATE, TIME, OverrideItems, Slot, SlotSpec, kind_for, slot_spec
+from .slots import (
+    CLOCK,
+    DATE,
+    TIME,
+    VALUE,
+    OverrideItems,
+    Plan,
+    Slot,
+    SlotSpec,
+    instantiate,
+    kind_for,
+    slot_spec,
+)
 
 _CLOCK_NAME: Final = b"\x00\x00\x01\x00\x00\xff"
 _LOGICAL_DEVICE_NAME: Final = b"\x2a\x00\x00"  # C.D.E of 0-0:42.0.0
@@ -59,8 +71,9 @@ _NO_PREFIX, _TIMESTAMP, _LIST_ID = 0, 1, 2
 class WalkShape:
     """Where every element of a walked body was: the next body of this shape needs no walk.
 
-    A meter sends the same list push after push; `rewalk` checks each position against
-    this record (the codes compared byte for byte) and builds the same Walk `walk` would.
+    A meter sends the same list push after push; `fits` checks each position against
+    this record (the codes compared byte for byte, the list id as text), so that the
+    entries are where they were and a compiled plan reads them (Walker.read).
     """
 
     length: int
@@ -69,9 +82,11 @@ class WalkShape:
     nulls: tuple[int, ...]  # positions of (null code, null value) pairs
     trailer: bool  # a meter number closes the list
     nested: int
+    list_id: str | None
 
 
-def _walk(body: Sequence[object]) -> tuple[Walk, WalkShape] | None:
+def _walk(body: Sequence[object]) -> tuple[Walk, WalkShape | None] | None:
+    """Walk a body; its shape too, unless an entry is an array (kept off the plan path)."""
     count = len(body)
     position = 0
     prefix = _NO_PREFIX
@@ -88,6 +103,7 @@ def _walk(body: Sequence[object]) -> tuple[Walk, WalkShape] | None:
     places: list[tuple[int, int, bytes]] = []
     nulls: list[int] = []
     nested = 0
+    replayable = True
     while position < count:
         item = body[position]
         if isinstance(item, tuple | list) and len(item) in (2, 3) and is_obis(item[0]):
@@ -97,6 +113,7 @@ def _walk(body: Sequence[object]) -> tuple[Walk, WalkShape] | None:
                 return None
             entries.append((item[0], item[1], su))
             places.append((position, _STRUCT2 if su is None else _STRUCT3, item[0]))
+            replayable = replayable and type(item) is tuple
             nested += 1
             position += 1
         elif is_obis(item):
@@ -126,65 +143,70 @@ def _walk(body: Sequence[object]) -> tuple[Walk, WalkShape] | None:
             return None
     if not entries:
         return None
-    shape = WalkShape(count, prefix, tuple(places), tuple(nulls), meter_number is not None, nested)
-    return Walk(entries, nested, list_id, timestamp, meter_number), shape
+    found = Walk(entries, nested, list_id, timestamp, meter_number)
+    if not replayable:
+        return found, None
+    trailer = meter_number is not None
+    return found, WalkShape(count, prefix, tuple(places), tuple(nulls), trailer, nested, list_id)
 
 
-def rewalk(shape: WalkShape, body: Sequence[object]) -> Walk | None:
-    """Walk a body laid out as `shape`; None as soon as a position differs.
+def fits(shape: WalkShape, body: Sequence[object]) -> bool:
+    """Tell whether `walk` would find `body` laid out as `shape` (positions, codes, list id).
 
     Checks what `walk` would find at each recorded position (a code compared with the
     recorded one is a code; whatever follows a pair is checked as what it is, so it cannot
-    be a scaler_unit), so the result is the one `walk` gives; anything else walks anew.
+    be a scaler_unit); anything else is walked anew.
     """
-    count = len(body)
-    if count != shape.length:
-        return None
+    if len(body) != shape.length:
+        return False
+    for position, form, code in shape.entries:
+        if form >= _STRUCT2:
+            item = body[position]
+            if type(item) is not tuple or len(item) != form or item[0] != code:
+                return False
+            if form == _STRUCT3 and not is_scaler_unit(item[2]):
+                return False
+        else:
+            name = body[position]
+            if type(name) is not bytes or name != code:
+                return False
+            if form == _TRIPLE and not is_scaler_unit(body[position + 2]):
+                return False
+    for position in shape.nulls:
+        if body[position] is not None or body[position + 1] is not None:
+            return False
+    if shape.trailer:
+        last = body[-1]
+        if not isinstance(last, bytes | str) or is_obis(last):
+            return False
+    if shape.prefix == _TIMESTAMP:
+        return is_date_time(body[0])
+    if shape.prefix == _LIST_ID:
+        first = body[0]
+        return (
+            not is_date_time(first)
+            and not is_obis(first)
+            and is_text(first)
+            and to_text(first) == shape.list_id
+        )
+    return True
+
+
+def along(shape: WalkShape, body: Sequence[object]) -> Walk:
+    """Build the Walk of a body that `fits` the shape: the one `walk` would build."""
     entries: list[tuple[bytes, object, object]] = []
     for position, form, code in shape.entries:
         if form >= _STRUCT2:
             item = body[position]
-            if not isinstance(item, tuple | list) or len(item) != form or item[0] != code:
-                return None
-            if form == _STRUCT3:
-                su = item[2]
-                if not is_scaler_unit(su):
-                    return None
-                entries.append((item[0], item[1], su))
-            else:
-                entries.append((item[0], item[1], None))
+            assert type(item) is tuple  # checked by fits
+            entries.append((code, item[1], item[2] if form == _STRUCT3 else None))
+        elif form == _TRIPLE:
+            entries.append((code, body[position + 1], body[position + 2]))
         else:
-            name = body[position]
-            if type(name) is not bytes or name != code:
-                return None
-            if form == _TRIPLE:
-                su = body[position + 2]
-                if not is_scaler_unit(su):
-                    return None
-                entries.append((name, body[position + 1], su))
-            else:
-                entries.append((name, body[position + 1], None))
-    for position in shape.nulls:
-        if body[position] is not None or body[position + 1] is not None:
-            return None
-    meter_number: object = None
-    if shape.trailer:
-        meter_number = body[-1]
-        if not isinstance(meter_number, bytes | str) or is_obis(meter_number):
-            return None
-    timestamp: object = None
-    list_id: str | None = None
-    if shape.prefix != _NO_PREFIX:
-        first = body[0]
-        if is_date_time(first):
-            if shape.prefix != _TIMESTAMP:
-                return None
-            timestamp = first
-        elif shape.prefix == _LIST_ID and not is_obis(first) and is_text(first):
-            list_id = to_text(first)
-        else:
-            return None
-    return Walk(entries, shape.nested, list_id, timestamp, meter_number)
+            entries.append((code, body[position + 1], None))
+    timestamp = body[0] if shape.prefix == _TIMESTAMP else None
+    meter_number = body[-1] if shape.trailer else None
+    return Walk(entries, shape.nested, shape.list_id, timestamp, meter_number)
 
 
 def _failed(entries: list[tuple[bytes, object, object]], why: str) -> None:
@@ -194,9 +216,9 @@ def _failed(entries: list[tuple[bytes, object, object]], why: str) -> None:
 
 
 class Walker:
-    """The walker's compiled slots of one connection: per profile, by logical name."""
+    """The walker's state for one connection: slots by logical name, the last shape's plan."""
 
-    __slots__ = ("_country", "_model", "_overrides", "_shape", "_tables")
+    __slots__ = ("_country", "_model", "_overrides", "_plan", "_shape", "_tables")
 
     def __init__(self, model: str, overrides: OverrideItems, country: str) -> None:
         """Compile for the configured model, the user's overrides and the user's country."""
@@ -206,22 +228,46 @@ class Walker:
         # profile -> (slots without pushed scaler, slots with one), keyed by logical name
         self._tables: dict[str, tuple[dict[bytes, Slot], dict[bytes, Slot]]] = {}
         self._shape: WalkShape | None = None  # of the last body walked
+        # The last shape compiled to a plan, for the FLAG it was compiled with.
+        self._plan: tuple[str | None, Plan] | None = None
+
+    def read(self, body: Sequence[object], flag: str | None, run: Converter) -> LayoutResult | None:
+        """Return the readings of a self-describing body; None when it has no OBIS entries.
+
+        A body of the last body's shape is read by that shape's compiled plan: the same
+        slots, conversions and order as entry by entry (`decode`), without the lookups.
+        """
+        shape = self._shape
+        if shape is not None and fits(shape, body):
+            plan = self._plan
+            if plan is not None and plan[0] == flag:
+                return run.run(plan[1], body, None)
+            found = along(shape, body)
+        else:
+            walked = _walk(body)
+            if walked is None:
+                return None
+            found, shape = walked
+            self._shape, self._plan = shape, None
+        result, profile = self.decode(found, flag, run)
+        if shape is not None and (flag is not None or not _names_device(found)):
+            compiled = _compile(shape, profile, result.model, self._overrides)
+            self._plan = (flag, compiled) if compiled is not None else None
+        return result
 
     def find(self, body: Sequence[object]) -> Walk | None:
         """Find the body's entries: along the last body's shape when it fits, else walked."""
         shape = self._shape
-        if shape is not None:
-            found = rewalk(shape, body)
-            if found is not None:
-                return found
+        if shape is not None and fits(shape, body):
+            return along(shape, body)
         walked = _walk(body)
         if walked is None:
             return None
-        self._shape = walked[1]
+        self._shape, self._plan = walked[1], None
         return walked[0]
 
-    def decode(self, found: Walk, flag: str | None, run: Converter) -> LayoutResult:
-        """Return the readings of the entries the walker found."""
+    def decode(self, found: Walk, flag: str | None, run: Converter) -> tuple[LayoutResult, str]:
+        """Return the readings of the entries the walker found, and the scaler profile."""
         if flag is None:
             for name, value, _su in found.entries:
                 if name[2:5] == _LOGICAL_DEVICE_NAME:
@@ -263,7 +309,7 @@ class Walker:
         if timestamp is None and time_raw is not None and date_raw is not None:
             timestamp = run.combine(time_raw, date_raw)
         layout = "obis_structures" if found.nested else "flat_obis"
-        return LayoutResult(values, layout, meter.model, None, timestamp)
+        return LayoutResult(values, layout, meter.model, None, timestamp), profile
 
     def _tables_of(self, profile: str) -> tuple[dict[bytes, Slot], dict[bytes, Slot]]:
         """Walker slots of one scaler profile: (without pushed scaler, with one)."""
@@ -278,6 +324,49 @@ class Walker:
         if slot is None:
             slot = table[name] = Slot(*_name_spec(name, profile, self._overrides, pushed))
         return slot
+
+
+def _names_device(found: Walk) -> bool:
+    """Whether the entries carry the logical device name (its FLAG then picks the model)."""
+    return any(name[2:5] == _LOGICAL_DEVICE_NAME for name, _value, _su in found.entries)
+
+
+def _compile(shape: WalkShape, profile: str, model: str, overrides: OverrideItems) -> Plan | None:
+    """Compile a shape: `decode`'s slots, bound to body positions, in body order.
+
+    None when two values would be the push clock: `decode` takes the last, a plan the
+    first, so such a body keeps being read entry by entry.
+    """
+    specs: list[SlotSpec] = []
+    if shape.prefix == _TIMESTAMP:
+        specs.append(_name_spec(_CLOCK_NAME, profile, overrides, False)._replace(position=0))
+    elif shape.prefix == _LIST_ID:
+        specs.append(slot_spec(0, LIST_ID_OBIS, VALUE, profile, overrides))
+    for position, form, code in shape.entries:
+        key, kind = key_of(code), kind_for(code)
+        if form == _PAIR:
+            spec = slot_spec(position + 1, key, kind, profile, overrides)
+        elif form == _TRIPLE:
+            spec = slot_spec(
+                position + 1,
+                key,
+                kind,
+                profile,
+                overrides,
+                su_index=position + 2,
+                pushed_scaler=True,
+            )
+        else:  # a structure: read whole, as a capture object's attribute 0
+            spec = slot_spec(
+                position, key, kind, profile, overrides, pushed_scaler=form == _STRUCT3, whole=True
+            )
+        specs.append(spec)
+    if shape.trailer:
+        specs.append(slot_spec(shape.length - 1, METER_NUMBER_OBIS, VALUE, profile, overrides))
+    if sum(spec.kind == CLOCK for spec in specs) > 1:
+        return None
+    layout = "obis_structures" if shape.nested else "flat_obis"
+    return Plan(layout, model, instantiate(specs))
 
 
 @lru_cache(maxsize=4096)
