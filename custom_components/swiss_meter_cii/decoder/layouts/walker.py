@@ -228,8 +228,8 @@ class Walker:
         # profile -> (slots without pushed scaler, slots with one), keyed by logical name
         self._tables: dict[str, tuple[dict[bytes, Slot], dict[bytes, Slot]]] = {}
         self._shape: WalkShape | None = None  # of the last body walked
-        # The last shape compiled to a plan, for the FLAG it was compiled with.
-        self._plan: tuple[str | None, Plan] | None = None
+        # The last shape's plan (None: it has none) and the FLAG it was compiled with.
+        self._plan: tuple[str | None, Plan | None] | None = None
 
     def read(self, body: Sequence[object], flag: str | None, run: Converter) -> LayoutResult | None:
         """Return the readings of a self-describing body; None when it has no OBIS entries.
@@ -238,21 +238,24 @@ class Walker:
         slots, conversions and order as entry by entry (`decode`), without the lookups.
         """
         shape = self._shape
-        if shape is not None and fits(shape, body):
-            plan = self._plan
-            if plan is not None and plan[0] == flag:
-                return run.run(plan[1], body, None)
-            found = along(shape, body)
-        else:
+        if shape is None or not fits(shape, body):
+            # A new shape: walked entry by entry. Its plan is compiled when a second body of
+            # the same shape arrives, so a one-shot decode does not pay for compiling it.
             walked = _walk(body)
             if walked is None:
                 return None
-            found, shape = walked
-            self._shape, self._plan = shape, None
+            self._shape, self._plan = walked[1], None
+            return self.decode(walked[0], flag, run)[0]
+        known = self._plan
+        if known is not None and known[0] == flag:
+            if known[1] is not None:
+                return run.run(known[1], body, None)
+            return self.decode(along(shape, body), flag, run)[0]
+        found = along(shape, body)
         result, profile = self.decode(found, flag, run)
-        if shape is not None and (flag is not None or not _names_device(found)):
-            compiled = _compile(shape, profile, result.model, self._overrides)
-            self._plan = (flag, compiled) if compiled is not None else None
+        if flag is not None or not _names_device(found):
+            # None is kept too: a shape that has no plan is not compiled again for each body.
+            self._plan = (flag, _compile(shape, profile, result.model, self._overrides))
         return result
 
     def find(self, body: Sequence[object]) -> Walk | None:
