@@ -51,16 +51,6 @@ class Walk:
     meter_number: object
 
 
-def walk(body: Sequence[object]) -> Walk | None:
-    """Find {OBIS, value[, scaler_unit]} entries; None when the body has none.
-
-    Raises MALFORMED when at least two entries were found and then the body stops
-    making sense (a code without value, a broken scaler_unit, a stray element).
-    """
-    found = _walk(body)
-    return found[0] if found is not None else None
-
-
 # How an entry came (WalkShape.entries): a code and its value, a code, value and
 # scaler_unit, a structure of two or of three.
 _PAIR, _TRIPLE, _STRUCT2, _STRUCT3 = 0, 1, 2, 3
@@ -86,7 +76,12 @@ class WalkShape:
 
 
 def _walk(body: Sequence[object]) -> tuple[Walk, WalkShape | None] | None:
-    """Walk a body; its shape too, unless an entry is an array (kept off the plan path)."""
+    """Find {OBIS, value[, scaler_unit]} entries and their shape; None when there are none.
+
+    The shape is None when an entry is an array (kept off the plan path). Raises MALFORMED
+    when at least two entries were found and then the body stops making sense (a code
+    without value, a broken scaler_unit, a stray element).
+    """
     count = len(body)
     position = 0
     prefix = _NO_PREFIX
@@ -151,9 +146,9 @@ def _walk(body: Sequence[object]) -> tuple[Walk, WalkShape | None] | None:
 
 
 def fits(shape: WalkShape, body: Sequence[object]) -> bool:
-    """Tell whether `walk` would find `body` laid out as `shape` (positions, codes, list id).
+    """Tell whether `_walk` would find `body` laid out as `shape` (positions, codes, list id).
 
-    Checks what `walk` would find at each recorded position (a code compared with the
+    Checks what `_walk` would find at each recorded position (a code compared with the
     recorded one is a code; whatever follows a pair is checked as what it is, so it cannot
     be a scaler_unit); anything else is walked anew.
     """
@@ -193,7 +188,7 @@ def fits(shape: WalkShape, body: Sequence[object]) -> bool:
 
 
 def along(shape: WalkShape, body: Sequence[object]) -> Walk:
-    """Build the Walk of a body that `fits` the shape: the one `walk` would build."""
+    """Build the Walk of a body that `fits` the shape: the one `_walk` would build."""
     entries: list[tuple[bytes, object, object]] = []
     for position, form, code in shape.entries:
         if form >= _STRUCT2:
