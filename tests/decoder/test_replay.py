@@ -118,6 +118,35 @@ def test_another_list_is_decoded_at_once() -> None:
     assert second[0].push_setup == "0-2:25.9.0.255"
 
 
+@pytest.mark.parametrize("chunk", [1, 7])
+def test_another_list_in_small_reads_is_decoded_with_its_last_byte(chunk: int) -> None:
+    """Headers are compared as their bytes arrive: a differing one ends replay at once."""
+    meter = MeterSimulator("e450", seed=5, start=START, **METERS["e450"])
+    decoder = StreamDecoder(**METERS["e450"])
+    for _ in range(3):
+        assert isinstance(decoder.feed(meter.next_push(elapsed=1.0))[0], Push)
+    second = meter.next_second_list_push()
+    results = [decoder.feed(second[i : i + chunk]) for i in range(0, len(second), chunk)]
+    assert all(r == [] for r in results[:-1])
+    assert [type(r) for r in results[-1]] == [Push]
+    push = results[-1][0]
+    assert isinstance(push, Push)
+    assert push.push_setup == "0-2:25.9.0.255"
+    assert decoder.stats.garbage_bytes == 0
+
+
+@pytest.mark.parametrize("profile", METERS)
+def test_a_first_header_that_differs_while_it_arrives(profile: str) -> None:
+    """A push whose first frame header differs in a byte seen before the rest of it."""
+    data = pushes(profile)
+    broken = bytearray(data[3])
+    broken[2] ^= 0x01  # HDLC frame length / M-Bus L field: compared while the header arrives
+    data[3] = bytes(broken)
+    fast, slow = both(profile, b"".join(data), 7)
+    assert fast == slow
+    assert len([r for r in fast if isinstance(r, Push)]) == 5
+
+
 def test_a_late_last_frame_completes_the_push() -> None:
     """E450 behind a gPlug: the last frame of the block transfer comes seconds later."""
     data = pushes("e450", 4)

@@ -55,11 +55,15 @@ class WireShape:
     _checks: tuple[tuple[int, int, bytes, int, int, int], ...] = field(
         init=False, repr=False, compare=False
     )
+    # Per frame: start, end of its header, the header (ReplayFeed checks them as they come).
+    marks: tuple[tuple[int, int, bytes], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        """Flatten the frames for `take`."""
+        """Flatten the frames for `take` and for the checks of a push still arriving."""
         checks = tuple((f.start, f.end, f.header, f.kind, *f.payload) for f in self.frames)
         object.__setattr__(self, "_checks", checks)
+        marks = tuple((f.start, f.start + len(f.header), f.header) for f in self.frames)
+        object.__setattr__(self, "marks", marks)
 
     def take(self, data: bytes) -> bytes | None:
         """Return the message carried by `data` (`size` bytes), or None if it differs.

@@ -97,32 +97,19 @@ class ReplayFeed:
         shape = self.shape
         assert shape is not None
         pending = self.pending
-        frames = shape.frames
-        skip = 0  # flags that close the last frame or fill the line (not garbage)
-        while (
-            skip < MAX_FILLER and frames[0].header[0] == 0x7E and pending[skip : skip + 2] == b"~~"
-        ):
-            skip += 1
-        if skip != self._skip:
-            self._skip, self._checked = skip, 0
+        if self._checked:
+            skip = self._skip  # a header matched after these flags: they are all there is
+        else:
+            skip = 0  # flags that close the last frame or fill the line (not garbage)
+            if shape.frames[0].header[0] == 0x7E:
+                while skip < MAX_FILLER and pending[skip : skip + 2] == b"~~":
+                    skip += 1
+            self._skip = skip
         available = len(pending) - skip
         size = shape.size
-        # A whole push at hand (large reads): shape.take compares every header anyway.
-        index = len(frames) if available >= size else self._checked
-        while index < len(frames) and frames[index].end <= available:
-            if not pending.startswith(frames[index].header, skip + frames[index].start):
-                return MISS
-            index += 1
-        if index < len(frames):
-            frame = frames[index]
-            have = min(available - frame.start, len(frame.header))
-            start = skip + frame.start
-            if have > 0 and pending[start : start + have] != frame.header[:have]:
-                return MISS
-            self._checked = index
-            whole = len(frame.header) if have < len(frame.header) else frame.end - frame.start
-            self.need = start + whole
-            return None
+        if available < size:
+            return self._check_headers(shape, skip, available)
+        # A whole push at hand: shape.take compares every header.
         raw = bytes(pending[skip : skip + size])
         message = shape.take(raw)
         if message is None:
@@ -134,6 +121,31 @@ class ReplayFeed:
         self._skip = self._checked = 0
         self.need = keep + 1  # the next check needs a byte past the kept flag
         self.replayed_bytes += skip + size - keep
-        self.replayed_frames += len(frames)
+        self.replayed_frames += len(shape.frames)
         self._misses = 0
         return message, raw, shape.blocks
+
+    def _check_headers(self, shape: WireShape, skip: int, available: int) -> Miss | None:
+        """Compare the frame headers that are here; `need` becomes the next one's end.
+
+        Each header is compared once, when all of it is here (what is here of it when a
+        check runs anyway), so bytes of another list go back to the hunter at once.
+        """
+        pending = self.pending
+        marks = shape.marks
+        index = self._checked
+        while index < len(marks):
+            start, stop, header = marks[index]
+            if stop > available:
+                have = available - start
+                if have > 0 and pending[skip + start : skip + available] != header[:have]:
+                    return MISS
+                self._checked = index
+                self.need = skip + stop
+                return None
+            if not pending.startswith(header, skip + start):
+                return MISS
+            index += 1
+        self._checked = index
+        self.need = skip + shape.size
+        return None

@@ -122,8 +122,12 @@ class StreamDecoder:
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Result]:
         """Decode a chunk of any size; returns pushes and errors completed by it."""
-        if self._replay.shape is not None:
-            return self._feed_replay(data)
+        replay = self._replay
+        if replay.shape is not None:
+            replay.pending += data
+            if len(replay.pending) < replay.need:
+                return []  # nothing new to check yet (a serial port's small reads)
+            return self._replayed()
         out = self._feed_hunter(data)
         self._learn_and_go_on(out)
         return out
@@ -137,13 +141,12 @@ class StreamDecoder:
 
     # -- replay of the last push's wire shape (replay_feed.py) -------------------------
 
-    def _feed_replay(self, data: bytes | bytearray | memoryview) -> list[Result]:
+    def _replayed(self) -> list[Result]:
         """Take whole pushes of the learned shape; anything else goes to the hunter."""
         replay = self._replay
         pending = replay.pending
-        pending += data
         out: list[Result] = []
-        while len(pending) >= replay.need:  # else nothing new to check (64-byte reads)
+        while len(pending) >= replay.need:  # else nothing new to check
             step = replay.take()
             if step is None:
                 return out
@@ -170,7 +173,7 @@ class StreamDecoder:
         """Learn from `out`; bytes of the next push the hunter held go on along the shape."""
         self._learn(out)
         if self._replay.shape is not None and self._replay.pending:
-            out.extend(self._feed_replay(b""))
+            out.extend(self._replayed())
 
     def _learn(self, out: list[Result]) -> None:
         """After a push that ends the bytes seen so far, learn its shape for replay."""
