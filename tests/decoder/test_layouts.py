@@ -18,7 +18,7 @@ from custom_components.swiss_meter_cii.decoder.apdu import parse_data_notificati
 from custom_components.swiss_meter_cii.decoder.errors import DecodeError, ErrorKind
 from custom_components.swiss_meter_cii.decoder.layouts import LayoutDecoder, LayoutResult
 from custom_components.swiss_meter_cii.decoder.layouts.convert import Converter
-from custom_components.swiss_meter_cii.decoder.layouts.walker import Walker
+from custom_components.swiss_meter_cii.decoder.layouts.walker import Walker, along, fits, walk
 from custom_components.swiss_meter_cii.decoder.obis import Obis
 from custom_components.swiss_meter_cii.decoder.values import (
     BitString,
@@ -691,11 +691,24 @@ def _walkable_body(draw: st.DrawFn) -> list[object]:
     return body
 
 
-def _walked(walker: Walker, body: tuple[object, ...]) -> object:
+def _walked(body: tuple[object, ...]) -> object:
     try:
-        return walker.find(body)
+        found = walk(body)
     except DecodeError as err:
         return err.kind
+    return found[0] if found is not None else None
+
+
+def _found_after(first: tuple[object, ...], second: tuple[object, ...]) -> object:
+    """What the walker finds in `second` after `first`: along first's shape when it fits."""
+    try:
+        found = walk(first)
+    except DecodeError:
+        found = None
+    shape = found[1] if found is not None else None
+    if shape is not None and fits(shape, second):
+        return along(shape, second)
+    return _walked(second)
 
 
 def _read(walker: Walker, body: tuple[object, ...], flag: str | None) -> object:
@@ -735,9 +748,7 @@ def test_walker_along_the_last_shape_finds_what_a_walk_finds(
     for position, element in changes:
         if position < len(second):
             second[position] = element
-    walker = Walker("auto", (), "NO")
-    _walked(walker, first)
-    assert _walked(walker, tuple(second)) == _walked(Walker("auto", (), "NO"), tuple(second))
+    assert _found_after(first, tuple(second)) == _walked(tuple(second))
     reader = Walker("auto", (), "NO")
     _read(reader, first, flag)
     _read(reader, first, flag)  # the plan of the first body's shape exists now

@@ -75,7 +75,7 @@ class WalkShape:
     list_id: str | None
 
 
-def _walk(body: Sequence[object]) -> tuple[Walk, WalkShape | None] | None:
+def walk(body: Sequence[object]) -> tuple[Walk, WalkShape | None] | None:
     """Find {OBIS, value[, scaler_unit]} entries and their shape; None when there are none.
 
     The shape is None when an entry is an array (kept off the plan path). Raises MALFORMED
@@ -146,9 +146,9 @@ def _walk(body: Sequence[object]) -> tuple[Walk, WalkShape | None] | None:
 
 
 def fits(shape: WalkShape, body: Sequence[object]) -> bool:
-    """Tell whether `_walk` would find `body` laid out as `shape` (positions, codes, list id).
+    """Tell whether `walk` would find `body` laid out as `shape` (positions, codes, list id).
 
-    Checks what `_walk` would find at each recorded position (a code compared with the
+    Checks what `walk` would find at each recorded position (a code compared with the
     recorded one is a code; whatever follows a pair is checked as what it is, so it cannot
     be a scaler_unit); anything else is walked anew.
     """
@@ -188,7 +188,7 @@ def fits(shape: WalkShape, body: Sequence[object]) -> bool:
 
 
 def along(shape: WalkShape, body: Sequence[object]) -> Walk:
-    """Build the Walk of a body that `fits` the shape: the one `_walk` would build."""
+    """Build the Walk of a body that `fits` the shape: the one `walk` would build."""
     entries: list[tuple[bytes, object, object]] = []
     for position, form, code in shape.entries:
         if form >= _STRUCT2:
@@ -236,7 +236,7 @@ class Walker:
         if shape is None or not fits(shape, body):
             # A new shape: walked entry by entry. Its plan is compiled when a second body of
             # the same shape arrives, so a one-shot decode does not pay for compiling it.
-            walked = _walk(body)
+            walked = walk(body)
             if walked is None:
                 return None
             self._shape, self._plan = walked[1], None
@@ -252,17 +252,6 @@ class Walker:
             # None is kept too: a shape that has no plan is not compiled again for each body.
             self._plan = (flag, _compile(shape, profile, result.model, self._overrides))
         return result
-
-    def find(self, body: Sequence[object]) -> Walk | None:
-        """Find the body's entries: along the last body's shape when it fits, else walked."""
-        shape = self._shape
-        if shape is not None and fits(shape, body):
-            return along(shape, body)
-        walked = _walk(body)
-        if walked is None:
-            return None
-        self._shape, self._plan = walked[1], None
-        return walked[0]
 
     def decode(self, found: Walk, flag: str | None, run: Converter) -> tuple[LayoutResult, str]:
         """Return the readings of the entries the walker found, and the scaler profile."""
