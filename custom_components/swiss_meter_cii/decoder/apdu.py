@@ -41,12 +41,13 @@ SKELETON_PAUSE = 64
 class NotificationMemo(ListMemo):
     """Per-connection memory of the last Data-Notification: its push object list and layout."""
 
-    __slots__ = ("_misses", "_parsed", "_pause", "skeleton")
+    __slots__ = ("_misses", "_parsed", "_pause", "applied", "skeleton")
 
     def __init__(self) -> None:
         """Start empty."""
         super().__init__()
         self.skeleton: Skeleton | None = None
+        self.applied: Skeleton | None = None  # the skeleton that read the last notification
         self._parsed = 0  # notifications parsed in full
         self._misses = 0
         self._pause = 0
@@ -54,9 +55,11 @@ class NotificationMemo(ListMemo):
     def hit(self) -> None:
         """Note that the skeleton fitted."""
         self._misses = 0
+        self.applied = self.skeleton
 
     def parsed(self, buf: bytes, pos: int, end: int) -> None:
         """Learn the layout of a notification parsed in full (unless it keeps changing)."""
+        self.applied = None
         if self.skeleton is not None:
             self._misses += 1
             if self._misses >= SKELETON_MISSES:

@@ -20,6 +20,7 @@ from .errors import DecodeError, ErrorKind
 from .identity import flag_of, resolve
 from .layouts import LayoutDecoder
 from .push import ErrorEvent, Push, Security
+from .push_plan import Planned, PushPlans
 from .security import CIPHERED_TAGS, CipheredApdu, Decryptor, parse_ciphered
 from .values import CosemDateTime
 
@@ -46,6 +47,7 @@ class Pipeline:
         "_layout",
         "_memo",
         "_model",
+        "_plans",
         "_tz",
         "message",
     )
@@ -63,6 +65,7 @@ class Pipeline:
         self._counters = FrameCounters()
         self._last_plain: bytes | None = None
         self._memo = NotificationMemo()  # push object list and layout, learned per connection
+        self._plans = PushPlans()  # the last notification compiled to its changing fields
         self.message: tuple[bytes, bool] | None = None  # last message that held an APDU
 
     @property
@@ -100,7 +103,7 @@ class Pipeline:
             tag = data[pos]
             try:
                 if tag == DATA_NOTIFICATION:
-                    notification, end = parse_data_notification(data, pos, self._memo)
+                    notification, end = self._parse_notification(data, pos, ctx.system_title)
                     self._on_notification(notification, data[pos:end], raw, ctx, out)
                 elif tag in CIPHERED_TAGS:
                     if ctx.inside:
@@ -143,10 +146,10 @@ class Pipeline:
             return
         ctx.security = decrypted.security
         plaintext = decrypted.plaintext
-        parsed: DataNotification | dsmr.DsmrTelegram | None = None
+        parsed: DataNotification | Planned | dsmr.DsmrTelegram | None = None
         problem: DecodeError | None = None
         try:
-            parsed = self._parse_plaintext(plaintext)
+            parsed = self._parse_plaintext(plaintext, title)
         except DecodeError as err:
             problem = err
         if decrypted.tag_failed:
@@ -178,18 +181,20 @@ class Pipeline:
         if refusal is not None:
             out.append(ErrorEvent(ErrorKind.REPLAY, refusal, system_title=title, raw=raw))
             return
-        if isinstance(parsed, DataNotification):
+        if isinstance(parsed, DataNotification | Planned):
             self._on_notification(parsed, None, raw, ctx, out)
         elif isinstance(parsed, dsmr.DsmrTelegram):
             out.append(self._dsmr_push(parsed, raw, ctx))
         else:  # a GBT block inside the ciphertext
             self.on_message(plaintext, raw, ctx, out, joined=False)
 
-    def _parse_plaintext(self, plaintext: bytes) -> DataNotification | dsmr.DsmrTelegram | None:
+    def _parse_plaintext(
+        self, plaintext: bytes, title: bytes | None
+    ) -> DataNotification | Planned | dsmr.DsmrTelegram | None:
         """Parse decrypted bytes; DecodeError if they are no push (None for a GBT block)."""
         first = plaintext[0] if plaintext else -1
         if first == DATA_NOTIFICATION:
-            return parse_data_notification(plaintext, 0, self._memo)[0]
+            return self._parse_notification(plaintext, 0, title)[0]
         if first == dsmr.START:
             return dsmr.parse_telegram(plaintext, local_tz=self._tz)
         if first == GENERAL_BLOCK_TRANSFER:
@@ -197,9 +202,19 @@ class Pipeline:
             return None
         raise DecodeError(ErrorKind.MALFORMED, "plaintext is not a Data-Notification")
 
+    def _parse_notification(
+        self, buf: bytes, pos: int, title: bytes | None
+    ) -> tuple[DataNotification | Planned, int]:
+        """Read a notification by the push plan (push_plan.py) if it fits, else in full."""
+        planned = self._plans.match(buf, pos, title, self._layout.generation)
+        if planned is not None:
+            self._memo.hit()
+            return planned, pos + planned.plan.size
+        return parse_data_notification(buf, pos, self._memo)
+
     def _on_notification(
         self,
-        notification: DataNotification,
+        notification: DataNotification | Planned,
         apdu: bytes | None,
         raw: bytes,
         ctx: Context,
@@ -214,8 +229,17 @@ class Pipeline:
                 return
             self._last_plain = apdu
         try:
-            result = self._layout.decode(notification.body, system_title=ctx.system_title)
+            if isinstance(notification, Planned):
+                result = notification.plan.run(notification.fields)
+            else:
+                result = self._layout.decode(notification.body, system_title=ctx.system_title)
+                skeleton = self._memo.applied
+                if skeleton is not None and result.plan is not None:
+                    self._plans.learn(
+                        skeleton, notification.body, result, self._layout, ctx.system_title
+                    )
         except DecodeError as err:
+            self._plans.drop()
             out.append(self._event(err, ctx, raw))
             return
         stamp = notification.date_time

@@ -87,19 +87,31 @@ class Skeleton:
     __slots__ = (
         "_convert",
         "_expected",
+        "_members",
         "_nodes",
         "_results",
         "_shared",
         "_structural",
-        "_unpack",
+        "_tree",
+        "codes",
+        "constant",
+        "last_fields",
         "size",
+        "unpack",
     )
 
     def __init__(self, builder: _Builder, results: tuple[_Ref, _Ref, _Ref], sample: bytes) -> None:
         """Freeze a builder; `sample` is the APDU it was made from (at offset 0)."""
         layout = struct.Struct(">" + "".join(builder.codes))
-        self._unpack = layout.unpack_from
+        self.unpack = layout.unpack_from
         self.size = layout.size  # bytes of the APDU
+        # For push_plan.py: the struct code and the structural flag of every field, the
+        # tree as references, and the fields of the last APDU `apply` rebuilt.
+        self.codes = tuple(builder.codes)
+        self.constant = tuple(builder.constant)
+        self._members = tuple(members for _, members in builder.nodes)
+        self._tree = results
+        self.last_fields: tuple[Any, ...] = ()
         fields, shared = len(builder.codes), len(builder.shared)
 
         def resolve(ref: _Ref) -> int:
@@ -119,12 +131,13 @@ class Skeleton:
     def apply(self, buf: bytes, pos: int) -> tuple[int, Any, Any] | None:
         """(long invoke id, header date-time, body) of the APDU at `pos`, or None."""
         try:
-            fields = self._unpack(buf, pos)
+            fields = self.unpack(buf, pos)
         except struct.error:
             return None
         pool = [*fields, None]
         if self._structural(pool) != self._expected:
             return None
+        self.last_fields = fields
         for index, convert in self._convert:
             pool[index] = convert(pool[index])
         del pool[-1]
@@ -135,6 +148,28 @@ class Skeleton:
             pool[-1] = members if is_tuple else list(members)
         invoke_id, date_time, body = self._results(pool)
         return invoke_id, date_time, body
+
+    def convert_of(self, index: int) -> Callable[[Any], Any] | None:
+        """Return the conversion `apply` gives field `index` (None: none)."""
+        for field, convert in self._convert:
+            if field == index:
+                return convert
+        return None
+
+    def field_at(self, path: tuple[int, ...]) -> int | None:
+        """Return the field that holds the element at `path`, None if no single field does.
+
+        The first step chooses among invoke id (0), date-time (1) and body (2); the next
+        ones index into the body's containers: (2, 5) is body element 5.
+        """
+        ref = self._tree[path[0]]
+        for step in path[1:]:
+            area, index = ref
+            members = self._members[index] if area == _NODE else ()
+            if step >= len(members):
+                return None
+            ref = members[step]
+        return ref[1] if ref[0] == _FIELD else None
 
 
 def compile_skeleton(buf: bytes, end: int) -> Skeleton | None:

@@ -80,7 +80,7 @@ class Converter:
                 date_raw = raw
         if timestamp is None and time_raw is not None and date_raw is not None:
             timestamp = self.combine(time_raw, date_raw)
-        return LayoutResult(values, plan.layout, plan.model, push_setup, timestamp)
+        return LayoutResult(values, plan.layout, plan.model, push_setup, timestamp, plan)
 
     def reading(self, slot: Slot, raw: object, su: object) -> Reading | None:
         """Return one reading (None = no sensor representation), memoised per slot.

@@ -24,7 +24,7 @@ from ..scaling import normalize_overrides
 from ..templates import FieldKind, Template, find_template
 from .convert import Converter
 from .push_list import PushLists
-from .result import LayoutResult
+from .result import BODY_ERRORS, LayoutResult, uninterpretable
 from .shapes import is_capture_definition
 from .slots import CLOCK, DATE, TIME, VALUE, OverrideItems, Plan, SlotSpec, instantiate, slot_spec
 from .walker import Walker
@@ -71,17 +71,24 @@ class LayoutDecoder:
         # (amsreader reads list 1 only for a configured Kaifa meter, too).
         self._seen: set[str] = {"kaifa_no"} if model.startswith("kaifa_") else set()
 
+    @property
+    def converter(self) -> Converter:
+        """The connection's conversion state (push_plan.py converts through it too)."""
+        return self._convert
+
+    @property
+    def generation(self) -> int:
+        """Grows when what decides a layout may change (the list families sent so far)."""
+        return len(self._seen)
+
     def decode(self, body: object, *, system_title: bytes | None) -> LayoutResult:
         """Return the readings of one body; DecodeError for unknown or broken layouts."""
         try:
             return self._decode(body, system_title)
         except DecodeError:
             raise
-        except (TypeError, ValueError, IndexError, KeyError, ArithmeticError) as err:
-            # A shape no check above anticipated: report it, never crash the reader.
-            raise DecodeError(
-                ErrorKind.MALFORMED, f"body could not be interpreted ({type(err).__name__})"
-            ) from err
+        except BODY_ERRORS as err:
+            raise uninterpretable(err) from err
 
     def _decode(self, body: object, system_title: bytes | None) -> LayoutResult:
         if system_title != self._title:  # one meter sends one title: worked out once

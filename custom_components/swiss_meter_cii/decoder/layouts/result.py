@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
+from ..errors import DecodeError, ErrorKind
 from ..push import Reading
+
+if TYPE_CHECKING:
+    from .slots import Plan
 
 # Keys for values that carry no OBIS code in the body.
 CLOCK_OBIS: Final = "0-0:1.0.0.255"
@@ -23,3 +27,14 @@ class LayoutResult:
     model: str  # resolved model id (decoder/models.py) or "auto" when undecidable
     push_setup: str | None = None  # OBIS of the push setup when the push names it
     timestamp: datetime | None = None  # clock carried in the body, aware
+    # The compiled plan that read the body, if one did (push_plan.py); not part of the result.
+    plan: Plan | None = field(default=None, compare=False, repr=False)
+
+
+# What reading a body of an unforeseen shape raises, besides DecodeError.
+BODY_ERRORS: Final = (TypeError, ValueError, IndexError, KeyError, ArithmeticError)
+
+
+def uninterpretable(err: Exception) -> DecodeError:
+    """Report a shape no check anticipated (one of BODY_ERRORS) instead of crashing."""
+    return DecodeError(ErrorKind.MALFORMED, f"body could not be interpreted ({type(err).__name__})")
