@@ -147,7 +147,7 @@ _EDIT = st.tuples(
 # Voltages scaled by plausibility share the scaler they learn: each push runs all of them.
 @example(
     "sim-am550", [[], [], [("number", 0.75, b"\x01")], [("number", 0.75, b"u")]], "ciphered", 0
-)  # noqa: E501
+)
 # A template for L+G meters only: under a Kaifa title it is not the layout.
 @example("lg-e450-at-burgenland-glo-gh501-1", [[]] * 8, "title changes", 5)
 def test_the_plan_gives_what_the_full_way_gives(

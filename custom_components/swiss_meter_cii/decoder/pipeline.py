@@ -231,19 +231,27 @@ class Pipeline:
         try:
             if isinstance(notification, Planned):
                 result = notification.plan.run(notification.fields)
+                timestamp = notification.timestamp
             else:
                 result = self._layout.decode(notification.body, system_title=ctx.system_title)
                 skeleton = self._memo.applied
                 if skeleton is not None and result.plan is not None:
                     self._plans.learn(
-                        skeleton, notification.body, result, self._layout, ctx.system_title
+                        skeleton,
+                        notification.body,
+                        result,
+                        self._layout,
+                        ctx.system_title,
+                        self._tz,
                     )
+                stamp = notification.date_time
+                timestamp = (
+                    stamp.to_datetime(self._tz) if isinstance(stamp, CosemDateTime) else None
+                )
         except DecodeError as err:
             self._plans.drop()
             out.append(self._event(err, ctx, raw))
             return
-        stamp = notification.date_time
-        timestamp = stamp.to_datetime(self._tz) if isinstance(stamp, CosemDateTime) else None
         out.append(
             Push(
                 values=result.values,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from functools import partial
 from itertools import compress
 from operator import itemgetter, ne, or_
@@ -30,12 +30,12 @@ from .errors import DecodeError
 from .layouts import LayoutDecoder, LayoutResult
 from .layouts.convert import scaler_unit
 from .layouts.result import BODY_ERRORS, uninterpretable
-from .layouts.shapes import is_scaler_unit
+from .layouts.shapes import is_date_time, is_scaler_unit
 from .layouts.slots import CAPTURE, CLOCK, VALUE, Plan, Slot
 from .push import Reading
 from .scaling import scale
 from .skeleton import Skeleton
-from .values import Long64
+from .values import Long64, datetime_from_bytes
 
 # Struct codes of integers and floats: the values that may change between pushes (with
 # the clock). Integers without a conversion (or as Long64) take the short way.
@@ -45,7 +45,7 @@ _NUMBERS: Final = _INTEGERS | {"f", "d"}
 PLAN_MISSES: Final = 3
 PLAN_PAUSE: Final = 64
 
-type Maker = Callable[[Any], Reading | None]
+type Maker = Callable[[Any], Reading]
 
 
 @dataclass(slots=True)
@@ -53,7 +53,7 @@ class Planned:
     """A notification a plan matched: its header and its unpacked fields."""
 
     long_invoke_id: int
-    date_time: Any  # CosemDateTime, CosemDate, CosemTime or None, as apdu.py parses it
+    timestamp: datetime | None  # of the header's date-time, when it has a whole one
     fields: tuple[Any, ...]
     plan: PushPlan
 
@@ -68,15 +68,24 @@ def _scaled(scaler: int, unit: str | None, raw: int) -> Reading:
     return Reading(raw if scaler == 0 else scale(raw, scaler), unit)
 
 
+def _clock(tz: tzinfo, fallback: Maker, raw: bytes) -> Reading:
+    """Make a clock's reading of 12 octets, as Converter.convert does."""
+    if is_date_time(raw):
+        return Reading(datetime_from_bytes(raw, tz), None)
+    return fallback(raw)
+
+
 def _converted(
     reading: Callable[[Slot, object, object], Reading | None],
     slot: Slot,
     convert: Callable[[Any], Any] | None,
     su: object,
     raw: object,
-) -> Reading | None:
+) -> Reading:
     """Make any other value's reading by the converter the full way uses."""
-    return reading(slot, raw if convert is None else convert(raw), su)
+    made = reading(slot, raw if convert is None else convert(raw), su)
+    assert made is not None  # only containers have no reading, and a field holds none
+    return made
 
 
 @dataclass(slots=True, eq=False, repr=False)
@@ -91,7 +100,7 @@ class PushPlan:
     repeating: Callable[[tuple[Any, ...]], Any]  # fields that must repeat ...
     expected: Any  # ... and their values
     header: Callable[[tuple[Any, ...]], tuple[int, Any]]  # invoke id, date-time field
-    stamp: Callable[[Any], Any] | None  # conversion of the date-time field
+    tz: tzinfo | None  # the header's date-time is 12 octets: the meter's zone (else None)
     raws: Callable[[tuple[Any, ...]], tuple[Any, ...]]  # fields of the values that may change
     makers: tuple[Maker, ...]  # per such field: its reading from its value
     # Per such field: made again on every push, changed or not. Values scaled by
@@ -101,13 +110,12 @@ class PushPlan:
     any_always: bool
     places: tuple[int, ...]  # per such field: its place in `keys`
     keys: tuple[str, ...]  # the values' keys, in body order
-    nullable: bool  # a maker may return None (no reading): such keys are left out
     clocks: tuple[int, ...]  # places of the push clock, in body order
     plan: Plan  # the layout's plan (LayoutResult.plan)
     push_setup: str | None
     title: bytes | None  # the system title it was compiled for
     generation: int  # LayoutDecoder.generation it was compiled at
-    readings: list[Reading | None]  # per key, the last push's reading
+    readings: list[Reading]  # per key, the last push's reading
     last: tuple[Any, ...]  # the last push's `raws`
 
     def match(self, buf: bytes, pos: int) -> Planned | None:
@@ -119,9 +127,10 @@ class PushPlan:
         if self.repeating(fields) != self.expected:
             return None
         invoke_id, stamp = self.header(fields)
-        if self.stamp is not None:
-            stamp = self.stamp(stamp)
-        return Planned(invoke_id, stamp, fields, self)
+        tz = self.tz
+        return Planned(
+            invoke_id, None if tz is None else datetime_from_bytes(stamp, tz), fields, self
+        )
 
     def run(self, fields: tuple[Any, ...]) -> LayoutResult:
         """Return the layout step's result for a matched notification.
@@ -144,15 +153,12 @@ class PushPlan:
             except BODY_ERRORS as err:
                 raise uninterpretable(err) from err
             self.readings, self.last = readings, raws
-        if self.nullable:
-            values = {k: r for k, r in zip(self.keys, readings, strict=True) if r is not None}
-        else:
-            values = dict(zip(self.keys, readings, strict=True))  # type: ignore[arg-type]
+        values = dict(zip(self.keys, readings, strict=True))
         timestamp = None
         for place in self.clocks:
-            reading = readings[place]
-            if reading is not None and isinstance(reading.value, datetime):
-                timestamp = reading.value
+            value = readings[place].value
+            if isinstance(value, datetime):
+                timestamp = value
                 break
         plan = self.plan
         return LayoutResult(values, plan.layout, plan.model, self.push_setup, timestamp, plan)
@@ -164,6 +170,7 @@ def compile_push_plan(
     result: LayoutResult,
     layout: LayoutDecoder,
     title: bytes | None,
+    tz: tzinfo,
 ) -> PushPlan | None:
     """Join the skeleton that read a notification and the Plan that read its body.
 
@@ -178,13 +185,12 @@ def compile_push_plan(
     codes = skeleton.codes
     reading = layout.converter.reading
     keys: list[str] = []
-    readings: list[Reading | None] = []
+    readings: list[Reading] = []
     clocks: list[int] = []
     changing: list[int] = []
     makers: list[Maker] = []
     always: list[bool] = []
     places: list[int] = []
-    nullable = False
     for slot in plan.slots:
         if slot.kind not in (VALUE, CLOCK, CAPTURE):
             return None
@@ -193,16 +199,17 @@ def compile_push_plan(
             return None
         field, su = found
         if field is not None and (codes[field] in _NUMBERS or slot.kind in (CLOCK, CAPTURE)):
-            made = _maker(slot, skeleton.convert_of(field), codes[field], su, reading)
+            made = _maker(slot, skeleton.convert_of(field), codes[field], su, reading, tz)
             if made is None:
                 return None
             changing.append(field)
-            makers.append(made[0])
+            makers.append(made)
             always.append(slot.auto)
-            nullable = nullable or made[1]
             places.append(len(keys))
-        elif slot.last_reading is None:
-            continue  # a value that repeats and has no reading: never in the values
+        if slot.last_reading is None:
+            if field is not None:
+                return None  # cannot be: a field always has a reading
+            continue  # a container that repeats and has no reading: never in the values
         if slot.kind == CLOCK:
             clocks.append(len(keys))
         keys.append(slot.key)
@@ -223,14 +230,13 @@ def compile_push_plan(
         repeating=repeating_of,
         expected=repeating_of(fields),
         header=itemgetter(invoke, date_time if date_time is not None else invoke),
-        stamp=skeleton.convert_of(date_time) if date_time is not None else _no_time,
+        tz=tz if date_time is not None and codes[date_time] == "12s" else None,
         raws=raws,
         makers=tuple(makers),
         always=(*always, False, False),  # the two repeating fields at the end of `raws`
         any_always=any(always),
         places=tuple(places),
         keys=tuple(keys),
-        nullable=nullable,
         clocks=tuple(clocks),
         plan=plan,
         push_setup=result.push_setup,
@@ -239,10 +245,6 @@ def compile_push_plan(
         readings=readings,
         last=raws(fields),
     )
-
-
-def _no_time(_: object) -> None:
-    """Give no date-time: the notification has none (its invoke id stands in for it)."""
 
 
 def _value_and_su(skeleton: Skeleton, body: Any, slot: Slot) -> tuple[int | None, object] | None:
@@ -268,10 +270,12 @@ def _maker(
     code: str,
     su: object,
     reading: Callable[[Slot, object, object], Reading | None],
-) -> tuple[Maker, bool] | None:
-    """How a changed field becomes its reading (and whether that may be None).
+    tz: tzinfo,
+) -> Maker | None:
+    """How a changed field becomes its reading.
 
-    A plain integer takes the short way, anything else the converter's.
+    A plain integer and a clock of 12 octets take the short way, anything else the
+    converter's.
     """
     if (
         code in _INTEGERS
@@ -286,8 +290,11 @@ def _maker(
                 scaler, unit = scaler_unit(slot, su)
             except DecodeError:
                 return None
-        return partial(_scaled, scaler or 0, unit), False
-    return partial(_converted, reading, slot, convert, su), True
+        return partial(_scaled, scaler or 0, unit)
+    general = partial(_converted, reading, slot, convert, su)
+    if slot.kind in (CLOCK, CAPTURE) and code == "12s" and convert is None:
+        return partial(_clock, tz, general)
+    return general
 
 
 class PushPlans:
@@ -326,12 +333,13 @@ class PushPlans:
         result: LayoutResult,
         layout: LayoutDecoder,
         title: bytes | None,
+        tz: tzinfo,
     ) -> None:
         """Compile a plan from a notification the full way just decoded."""
         if self._pause:
             self._pause -= 1
             return
-        self.plan = compile_push_plan(skeleton, body, result, layout, title)
+        self.plan = compile_push_plan(skeleton, body, result, layout, title, tz)
 
     def drop(self) -> None:
         """Forget the plan (the notification it matched could not be decoded)."""
