@@ -92,23 +92,45 @@ class ReplayFeed:
             self._learn_pause = REPLAY_PAUSE
         return data
 
+    def waiting(self) -> bool:
+        """Whether the held bytes begin a push of the shape whose rest is still to come.
+
+        What a small read costs: each frame header is compared once, when all of it is here,
+        so bytes of another list go back to the hunter at once; `need` becomes the end of the
+        next header. Runs on most reads of a serial port: kept to one loop.
+        """
+        shape = self.shape
+        assert shape is not None
+        index = self._checked
+        skip = self._skip if index else self._leading(shape)
+        pending = self.pending
+        available = len(pending) - skip
+        if available >= shape.size:
+            return False
+        marks = shape.marks
+        while index < len(marks):
+            start, stop, header = marks[index]
+            if stop > available:
+                self._checked = index
+                self.need = skip + stop
+                return True
+            if not pending.startswith(header, skip + start):
+                return False  # another shape: take() says MISS
+            index += 1
+        self._checked = index
+        self.need = skip + shape.size
+        return True
+
     def take(self) -> tuple[bytes, bytes, bool] | Literal[Miss.MISS] | None:
         """Next push of the shape -> (message, raw, joined); MISS; None while bytes are due."""
         shape = self.shape
         assert shape is not None
         pending = self.pending
-        if self._checked:
-            skip = self._skip  # a header matched after these flags: they are all there is
-        else:
-            skip = 0  # flags that close the last frame or fill the line (not garbage)
-            if shape.frames[0].header[0] == 0x7E:
-                while skip < MAX_FILLER and pending[skip : skip + 2] == b"~~":
-                    skip += 1
-            self._skip = skip
+        skip = self._skip if self._checked else self._leading(shape)
         available = len(pending) - skip
         size = shape.size
         if available < size:
-            return self._check_headers(shape, skip, available)
+            return None if self.waiting() else MISS
         # A whole push at hand: shape.take compares every header.
         raw = bytes(pending[skip : skip + size])
         message = shape.take(raw)
@@ -125,27 +147,12 @@ class ReplayFeed:
         self._misses = 0
         return message, raw, shape.blocks
 
-    def _check_headers(self, shape: WireShape, skip: int, available: int) -> Miss | None:
-        """Compare the frame headers that are here; `need` becomes the next one's end.
-
-        Each header is compared once, when all of it is here (what is here of it when a
-        check runs anyway), so bytes of another list go back to the hunter at once.
-        """
-        pending = self.pending
-        marks = shape.marks
-        index = self._checked
-        while index < len(marks):
-            start, stop, header = marks[index]
-            if stop > available:
-                have = available - start
-                if have > 0 and pending[skip + start : skip + available] != header[:have]:
-                    return MISS
-                self._checked = index
-                self.need = skip + stop
-                return None
-            if not pending.startswith(header, skip + start):
-                return MISS
-            index += 1
-        self._checked = index
-        self.need = skip + shape.size
-        return None
+    def _leading(self, shape: WireShape) -> int:
+        """Count the flags before a push not begun (they close a frame or fill the line)."""
+        skip = 0
+        if shape.frames[0].header[0] == 0x7E:
+            pending = self.pending
+            while skip < MAX_FILLER and pending[skip : skip + 2] == b"~~":
+                skip += 1
+        self._skip = skip
+        return skip

@@ -125,8 +125,8 @@ class StreamDecoder:
         replay = self._replay
         if replay.shape is not None:
             replay.pending += data
-            if len(replay.pending) < replay.need:
-                return []  # nothing new to check yet (a serial port's small reads)
+            if len(replay.pending) < replay.need or replay.waiting():
+                return []  # a serial port's small reads: nothing new, or headers that match
             return self._replayed()
         out = self._feed_hunter(data)
         self._learn_and_go_on(out)
