@@ -20,7 +20,7 @@ from .errors import DecodeError, ErrorKind
 from .identity import flag_of, resolve
 from .layouts import LayoutDecoder
 from .push import ErrorEvent, Push, Security
-from .push_plan import Planned, PushPlans
+from .push_plan import Planned, PushPlans, compile_push_plan
 from .security import CIPHERED_TAGS, CipheredApdu, Decryptor, parse_ciphered
 from .values import CosemDateTime
 
@@ -235,8 +235,8 @@ class Pipeline:
             else:
                 result = self._layout.decode(notification.body, system_title=ctx.system_title)
                 skeleton = self._memo.applied
-                if skeleton is not None and result.plan is not None:
-                    self._plans.learn(
+                if skeleton is not None and result.plan is not None and self._plans.due():
+                    self._plans.plan = compile_push_plan(
                         skeleton,
                         notification.body,
                         result,

@@ -326,20 +326,12 @@ class PushPlans:
             self._misses, self._pause = 0, PLAN_PAUSE
         return None
 
-    def learn(
-        self,
-        skeleton: Skeleton,
-        body: Any,
-        result: LayoutResult,
-        layout: LayoutDecoder,
-        title: bytes | None,
-        tz: tzinfo,
-    ) -> None:
-        """Compile a plan from a notification the full way just decoded."""
+    def due(self) -> bool:
+        """Whether to compile a plan from the push the full way just decoded (not in a pause)."""
         if self._pause:
             self._pause -= 1
-            return
-        self.plan = compile_push_plan(skeleton, body, result, layout, title, tz)
+            return False
+        return True
 
     def drop(self) -> None:
         """Forget the plan (the notification it matched could not be decoded)."""
