@@ -25,6 +25,8 @@ from .processes import Managed
 # (custom_components/swiss_meter_cii/frontend/swiss-meter-dashboard.js).
 DASHBOARD_PATH: Final = "swiss-meter"
 DASHBOARD_STRATEGY: Final = "swiss-meter-cii"
+# The first release whose Energy preferences take a grid source per import/export pair.
+PAIRED_GRID_SOURCES: Final = (2026, 3)
 
 
 @dataclass(slots=True)
@@ -444,10 +446,11 @@ class HaClient:
     ) -> None:
         """Make the given sensors the grid source, and gas and water sources if given.
 
-        Home Assistant 2026.x takes one grid source per import/export pair
-        (`stat_energy_from`, `stat_energy_to`) and refuses the old shape, a single source
-        with `flow_from` and `flow_to` lists, which 2025.x needs. Try the current shape,
-        fall back to the old one.
+        Home Assistant 2026.3 and later take one grid source per import/export pair
+        (`stat_energy_from`, `stat_energy_to`) and refuse the old shape, a single source
+        with `flow_from` and `flow_to` lists, which 2025.x needs. The release picks the shape
+        first (a refused save leaves an ERROR line in Home Assistant's log); the other shape
+        is tried only if that one is refused.
         """
         others = [
             {
@@ -492,17 +495,32 @@ class HaClient:
             ],
             "cost_adjustment_day": 0,
         }
+        shapes = [[*current, *others], [legacy, *others]]
+        if self.version() < PAIRED_GRID_SOURCES:
+            shapes.reverse()
         try:
-            self.ws({"type": "energy/save_prefs", "energy_sources": [*current, *others]})
+            self.ws({"type": "energy/save_prefs", "energy_sources": shapes[0]})
         except BootstrapError as err:
             if "invalid_format" not in str(err):
                 raise
-            self.ws({"type": "energy/save_prefs", "energy_sources": [legacy, *others]})
+            self.ws({"type": "energy/save_prefs", "energy_sources": shapes[1]})
+
+    def version(self) -> tuple[int, int]:
+        """Home Assistant's release as (year, month), e.g. (2025, 4); (0, 0) if unreadable."""
+        (config,) = self.ws({"type": "get_config"})
+        return release_of(str(config.get("version", "")))
 
     def validate_energy(self) -> dict[str, Any]:
         """Run the Energy dashboard's validation (what its configuration page shows)."""
         (result,) = self.ws({"type": "energy/validate"})
         return dict(result)
+
+
+def release_of(version: str) -> tuple[int, int]:
+    """Year and month of a Home Assistant version string ("2026.11.0", "2026.3.0b1")."""
+    year, _, rest = version.partition(".")
+    month = rest.partition(".")[0]
+    return (int(year), int(month)) if year.isdigit() and month.isdigit() else (0, 0)
 
 
 async def _ws_calls(url: str, token: str, commands: Sequence[Mapping[str, Any]]) -> list[Any]:

@@ -184,3 +184,9 @@ def integration_problems(config_dir: Path) -> list[str]:
         and DOMAIN in line
         and LOADER_NOTICE not in line
     ]
+
+
+def refused_commands(config_dir: Path) -> list[str]:
+    """Error lines of websocket commands Home Assistant refused (the test's own set-up calls)."""
+    log = (config_dir / "home-assistant.log").read_text(encoding="utf-8", errors="replace")
+    return [line for line in log.splitlines() if " ERROR " in line and "handling message" in line]

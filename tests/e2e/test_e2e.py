@@ -34,7 +34,7 @@ from scripts.ha_bootstrap.meter import (
 from simulator.meter import DEFAULT_AUTH_KEY, DEFAULT_KEY
 from simulator.profiles import Value
 
-from .home import INTERVAL, Home, Twin, integration_problems, running_home
+from .home import INTERVAL, Home, Twin, integration_problems, refused_commands, running_home
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -209,6 +209,9 @@ def test_simulated_e450_end_to_end(socket_enabled: None, tmp_path: Path) -> None
         _check_diagnostics(client, home.entry_id)
         _check_energy_dashboard(client, registry)
         assert not integration_problems(home.config_dir)
+        # The Energy preferences are saved in the shape this release takes (scripts/develop
+        # does the same): a first try in the other shape would leave an ERROR line.
+        assert not refused_commands(home.config_dir)
         # A second wizard run for the same meter must not create a duplicate entry.
         port = _port_of(home)
         with pytest.raises(BootstrapError, match="already_configured|port_in_use"):
