@@ -8,7 +8,8 @@ It prints figures; it never asserts a time (a shared machine's timings are not p
 
 Knobs (environment): BENCH_PUSHES (latency, default 1000), BENCH_METERS (cost, default 10),
 BENCH_SECONDS (cost: seconds measured idle and with the meters, default 60), BENCH_SOAK (cost:
-seconds of extra running with RSS samples, default 0).
+seconds of extra running with RSS samples, default 0), BENCH_MIN_INTERVAL (cost: the entries'
+min_interval option, seconds between state writes, default 0 = every push).
 """
 
 from __future__ import annotations
@@ -40,11 +41,13 @@ from benchmarks.common import ROOT, Summary, machine_line
 from custom_components.swiss_meter_cii.const import (
     CONF_AUTHENTICATION_KEY,
     CONF_ENCRYPTION_KEY,
+    CONF_MIN_INTERVAL,
     CONF_MODEL,
     CONF_PORT,
     CONF_SERIAL_FORMAT,
     DOMAIN,
 )
+from custom_components.swiss_meter_cii.coordinator import SwissMeterCoordinator
 from simulator.meter import DEFAULT_AUTH_KEY, DEFAULT_KEY
 
 WARMUP_PUSHES = 50  # entities are created by the first push; caches warm up
@@ -75,7 +78,9 @@ async def enable_event_loop_debug() -> None:
     asyncio.get_running_loop().set_debug(False)
 
 
-def meter_entry(port: int, title: str, meter_number: str | None = None) -> MockConfigEntry:
+def meter_entry(
+    port: int, title: str, meter_number: str | None = None, min_interval: float = 0
+) -> MockConfigEntry:
     """Build the config entry the wizard stores for an encrypted E450 behind ser2net.
 
     `meter_number` is the entry's unique id, as the wizard stores it; without one (meters in
@@ -92,6 +97,7 @@ def meter_entry(port: int, title: str, meter_number: str | None = None) -> MockC
             CONF_ENCRYPTION_KEY: DEFAULT_KEY.hex(),
             CONF_AUTHENTICATION_KEY: DEFAULT_AUTH_KEY.hex(),
         },
+        options={CONF_MIN_INTERVAL: min_interval} if min_interval else {},
     )
 
 
@@ -231,6 +237,37 @@ async def meter_process(count: int) -> AsyncIterator[list[int]]:
             await process.wait()
 
 
+class WriteClock:
+    """CPU time of the state writes: each coordinator's call of its entities' listeners.
+
+    That call is where Home Assistant works out and sets the state of every sensor of the
+    push (state machine, event bus; our entities' properties are a small part of it, see
+    README "Performance"). The rest of a push's cost is the reader, the decoder and the
+    coordinator. Thread CPU time: only the event loop's own work is counted.
+    """
+
+    def __init__(self) -> None:
+        """Start at zero."""
+        self.seconds = 0.0
+        self.calls = 0
+        self.running = False
+
+    def watch(self, coordinator: SwissMeterCoordinator) -> None:
+        """Time `coordinator`'s listener calls while `running`."""
+        inner = coordinator.async_update_listeners
+
+        def timed() -> None:
+            if not self.running:
+                inner()
+                return
+            start = time.thread_time()
+            inner()
+            self.seconds += time.thread_time() - start
+            self.calls += 1
+
+        coordinator.async_update_listeners = timed  # type: ignore[method-assign]
+
+
 async def _wait_for_pushes(entries: list[MockConfigEntry], pushes: int) -> None:
     """Wait (up to 30 s) until every entry's coordinator has handled `pushes` pushes."""
     for _ in range(300):
@@ -294,8 +331,10 @@ async def _cost(hass: HomeAssistant, variant: str) -> None:
     """Measure and print the cost figures (see test_cost)."""
     meters = max(2, int(os.environ.get("BENCH_METERS", "10")))
     seconds = float(os.environ.get("BENCH_SECONDS", "60"))
+    min_interval = float(os.environ.get("BENCH_MIN_INTERVAL", "0"))
     print_header(
         f"cost per meter, {variant}: {meters} encrypted E450 meters at 1 push/s, {seconds:.0f} s"
+        + (f", state written at most every {min_interval:g} s" if min_interval else "")
     )
 
     idle_cpu, idle_wall = await _measure(seconds)
@@ -310,7 +349,10 @@ async def _cost(hass: HomeAssistant, variant: str) -> None:
         changed += 1
 
     async with meter_process(meters) as ports:
-        entries = [meter_entry(port, f"E450 cost {n}") for n, port in enumerate(ports)]
+        entries = [
+            meter_entry(port, f"E450 cost {n}", min_interval=min_interval)
+            for n, port in enumerate(ports)
+        ]
         gc.collect()
         rss_empty = rss_bytes()
         entries[0].add_to_hass(hass)
@@ -326,9 +368,14 @@ async def _cost(hass: HomeAssistant, variant: str) -> None:
         gc.collect()
         rss_all, objects_all = rss_bytes(), len(gc.get_objects())
 
+        writes = WriteClock()
+        for entry in entries:
+            writes.watch(entry.runtime_data.coordinator)
         unsubscribe = hass.bus.async_listen(EVENT_STATE_CHANGED, count_changes)
         pushes_before = sum(e.runtime_data.coordinator.stats.pushes for e in entries)
+        writes.running = True
         busy_cpu, busy_wall = await _measure(seconds)
+        writes.running = False
         pushes = sum(e.runtime_data.coordinator.stats.pushes for e in entries) - pushes_before
         unsubscribe()
         gc.collect()
@@ -346,9 +393,14 @@ async def _cost(hass: HomeAssistant, variant: str) -> None:
         f"{pushes / busy_wall:.2f} pushes/s, {changed / busy_wall:.0f} state changes/s, "
         f"{errors} decode errors"
     )
+    per_push = per_meter * busy_wall * meters / max(pushes, 1)
+    write_share = writes.seconds / max(pushes, 1)
+    print(f"CPU per meter: {per_meter * 100:.3f} % of one core ({per_push * 1000:.2f} ms per push)")
     print(
-        f"CPU per meter: {per_meter * 100:.3f} % of one core "
-        f"({per_meter * 1000 / max(pushes / busy_wall / meters, 1e-9):.2f} ms per push)"
+        f"  of which state writes ({writes.calls} of them, {changed / max(writes.calls, 1):.1f} "
+        f"changed states each): {write_share * 1000:.2f} ms per push "
+        f"({write_share / max(per_push, 1e-9) * 100:.0f} %); reader, decoder, coordinator "
+        f"and the event loop: {(per_push - write_share) * 1000:.2f} ms per push"
     )
     print(
         f"memory: first meter (code + caches) {(rss_one - rss_empty) / 2**20:.2f} MiB; "
