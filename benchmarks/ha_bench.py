@@ -399,8 +399,9 @@ async def _cost(hass: HomeAssistant, variant: str) -> None:
     print(
         f"  of which state writes ({writes.calls} of them, {changed / max(writes.calls, 1):.1f} "
         f"changed states each): {write_share * 1000:.2f} ms per push "
-        f"({write_share / max(per_push, 1e-9) * 100:.0f} %); reader, decoder, coordinator "
-        f"and the event loop: {(per_push - write_share) * 1000:.2f} ms per push"
+        f"({write_share / max(per_push, 1e-9) * 100:.0f} %); the rest of the process (reader, "
+        f"decoder, coordinator, event loop; the recorder's thread when it runs): "
+        f"{(per_push - write_share) * 1000:.2f} ms per push"
     )
     print(
         f"memory: first meter (code + caches) {(rss_one - rss_empty) / 2**20:.2f} MiB; "
