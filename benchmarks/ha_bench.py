@@ -6,7 +6,8 @@ coordinator and sensors over real loopback TCP (`socket://`, as with ser2net). T
 not part of the test suite (pytest's testpaths is tests/): scripts/benchmark runs it by path.
 It prints figures; it never asserts a time (a shared machine's timings are not pass/fail).
 
-Knobs (environment): BENCH_PUSHES (latency, default 1000), BENCH_METERS (cost, default 10),
+Knobs (environment): BENCH_PUSHES (latency, default 1000), BENCH_GAP (latency: seconds between
+pushes, default 0.02), BENCH_METERS (cost, default 10),
 BENCH_SECONDS (cost: seconds measured idle and with the meters, default 60), BENCH_SOAK (cost:
 seconds of extra running with RSS samples, default 0), BENCH_MIN_INTERVAL (cost: the entries'
 min_interval option, seconds between state writes, default 0 = every push).
@@ -15,7 +16,7 @@ min_interval option, seconds between state writes, default 0 = every push).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 import contextlib
 import gc
 import json
@@ -48,10 +49,14 @@ from custom_components.swiss_meter_cii.const import (
     DOMAIN,
 )
 from custom_components.swiss_meter_cii.coordinator import SwissMeterCoordinator
+from custom_components.swiss_meter_cii.decoder.push import ErrorEvent, Push
+from custom_components.swiss_meter_cii.decoder.stream import StreamDecoder
 from simulator.meter import DEFAULT_AUTH_KEY, DEFAULT_KEY
 
 WARMUP_PUSHES = 50  # entities are created by the first push; caches warm up
-GAP = 0.02  # idle time between pushes (a real meter waits 1-5 s; the loop is idle either way)
+# Idle time between pushes (BENCH_GAP): 20 ms keeps the caches fairly warm; a real meter waits
+# 1-60 s, and from about 0.1 s on every push is handled cold (README "At the meters' rhythm").
+GAP = float(os.environ.get("BENCH_GAP", "0.02"))
 PUSH_TIMEOUT = 2.0
 SETTLE = 10.0  # seconds after set-up before the cost is measured
 
@@ -134,7 +139,7 @@ async def test_latency(hass: HomeAssistant, socket_enabled: None) -> None:
     one of the same push (every sensor of the push updated).
     """
     count = int(os.environ.get("BENCH_PUSHES", "1000"))
-    print_header(f"end-to-end latency, {count} encrypted E450 pushes over TCP")
+    print_header(f"end-to-end latency, {count} encrypted E450 pushes over TCP, {GAP:g} s apart")
     meter, pushes = simulated_pushes(
         "e450", WARMUP_PUSHES + count, key=DEFAULT_KEY, auth_key=DEFAULT_AUTH_KEY
     )
@@ -237,35 +242,69 @@ async def meter_process(count: int) -> AsyncIterator[list[int]]:
             await process.wait()
 
 
-class WriteClock:
-    """CPU time of the state writes: each coordinator's call of its entities' listeners.
+class PushClock:
+    """Thread CPU time of the parts of a push: decoding, the coordinator, the state writes.
 
-    That call is where Home Assistant works out and sets the state of every sensor of the
-    push (state machine, event bus; our entities' properties are a small part of it, see
-    README "Performance"). The rest of a push's cost is the reader, the decoder and the
-    coordinator. Thread CPU time: only the event loop's own work is counted.
+    Decoding is `StreamDecoder.feed` (every reader's decoder); the state writes are each
+    coordinator's call of its entities' listeners, where Home Assistant works out and sets
+    the state of every sensor of the push (state machine, event bus; our entities'
+    properties are a small part of it); the coordinator is `handle_push` without the writes
+    made inside it. Whatever the process spends besides (the event loop, socket reads,
+    other threads) is the difference to the process total. Thread CPU time of the event
+    loop's thread only; the parts do not overlap.
     """
 
     def __init__(self) -> None:
         """Start at zero."""
-        self.seconds = 0.0
-        self.calls = 0
+        self.decode = 0.0
+        self.coordinator = 0.0
+        self.writes = 0.0
+        self.write_calls = 0
         self.running = False
 
     def watch(self, coordinator: SwissMeterCoordinator) -> None:
-        """Time `coordinator`'s listener calls while `running`."""
-        inner = coordinator.async_update_listeners
+        """Time `coordinator`'s pushes and listener calls while `running`."""
+        update, handle = coordinator.async_update_listeners, coordinator.handle_push
 
-        def timed() -> None:
+        def timed_update() -> None:
             if not self.running:
-                inner()
+                update()
                 return
             start = time.thread_time()
-            inner()
-            self.seconds += time.thread_time() - start
-            self.calls += 1
+            update()
+            self.writes += time.thread_time() - start
+            self.write_calls += 1
 
-        coordinator.async_update_listeners = timed  # type: ignore[method-assign]
+        def timed_handle(push: Push, received_at: float | None = None) -> None:
+            if not self.running:
+                handle(push, received_at)
+                return
+            start, writes = time.thread_time(), self.writes
+            handle(push, received_at)
+            self.coordinator += time.thread_time() - start - (self.writes - writes)
+
+        coordinator.async_update_listeners = timed_update  # type: ignore[method-assign]
+        coordinator.handle_push = timed_handle  # type: ignore[method-assign]
+
+    @contextlib.contextmanager
+    def decoding(self) -> Iterator[None]:
+        """Time every StreamDecoder.feed while inside (all readers' decoders)."""
+        feed = StreamDecoder.feed
+
+        def timed_feed(
+            self_: StreamDecoder, data: bytes | bytearray | memoryview
+        ) -> list[Push | ErrorEvent]:
+            start = time.thread_time()
+            try:
+                return feed(self_, data)
+            finally:
+                self.decode += time.thread_time() - start
+
+        StreamDecoder.feed = timed_feed  # type: ignore[method-assign,assignment]
+        try:
+            yield
+        finally:
+            StreamDecoder.feed = feed  # type: ignore[method-assign]
 
 
 async def _wait_for_pushes(entries: list[MockConfigEntry], pushes: int) -> None:
@@ -368,14 +407,15 @@ async def _cost(hass: HomeAssistant, variant: str) -> None:
         gc.collect()
         rss_all, objects_all = rss_bytes(), len(gc.get_objects())
 
-        writes = WriteClock()
+        parts = PushClock()
         for entry in entries:
-            writes.watch(entry.runtime_data.coordinator)
+            parts.watch(entry.runtime_data.coordinator)
         unsubscribe = hass.bus.async_listen(EVENT_STATE_CHANGED, count_changes)
         pushes_before = sum(e.runtime_data.coordinator.stats.pushes for e in entries)
-        writes.running = True
-        busy_cpu, busy_wall = await _measure(seconds)
-        writes.running = False
+        parts.running = True
+        with parts.decoding():
+            busy_cpu, busy_wall = await _measure(seconds)
+        parts.running = False
         pushes = sum(e.runtime_data.coordinator.stats.pushes for e in entries) - pushes_before
         unsubscribe()
         gc.collect()
@@ -394,14 +434,25 @@ async def _cost(hass: HomeAssistant, variant: str) -> None:
         f"{errors} decode errors"
     )
     per_push = per_meter * busy_wall * meters / max(pushes, 1)
-    write_share = writes.seconds / max(pushes, 1)
     print(f"CPU per meter: {per_meter * 100:.3f} % of one core ({per_push * 1000:.2f} ms per push)")
+    shares = [
+        (
+            f"state writes ({parts.write_calls}, {changed / max(parts.write_calls, 1):.1f} changed "
+            "states each)",
+            parts.writes,
+        ),
+        ("decoding", parts.decode),
+        ("coordinator without the writes", parts.coordinator),
+    ]
+    for label, spent in shares:
+        share = spent / max(pushes, 1)
+        print(
+            f"  {label}: {share * 1000:.2f} ms per push ({share / max(per_push, 1e-9) * 100:.0f} %)"
+        )
+    rest = per_push - sum(spent for _, spent in shares) / max(pushes, 1)
     print(
-        f"  of which state writes ({writes.calls} of them, {changed / max(writes.calls, 1):.1f} "
-        f"changed states each): {write_share * 1000:.2f} ms per push "
-        f"({write_share / max(per_push, 1e-9) * 100:.0f} %); the rest of the process (reader, "
-        f"decoder, coordinator, event loop; the recorder's thread when it runs): "
-        f"{(per_push - write_share) * 1000:.2f} ms per push"
+        f"  the rest of the process (event loop, socket reads; the recorder's thread when it "
+        f"runs): {rest * 1000:.2f} ms per push"
     )
     print(
         f"memory: first meter (code + caches) {(rss_one - rss_empty) / 2**20:.2f} MiB; "
