@@ -506,21 +506,15 @@ class HaClient:
             self.ws({"type": "energy/save_prefs", "energy_sources": shapes[1]})
 
     def version(self) -> tuple[int, int]:
-        """Home Assistant's release as (year, month), e.g. (2025, 4); (0, 0) if unreadable."""
-        (config,) = self.ws({"type": "get_config"})
-        return release_of(str(config.get("version", "")))
+        """Home Assistant's release as (year, month), e.g. (2025, 4), from its "2025.4.4"."""
+        version = str(self.request("GET", "/api/config")["version"])
+        year, month = version.split(".")[:2]
+        return int(year), int(month)
 
     def validate_energy(self) -> dict[str, Any]:
         """Run the Energy dashboard's validation (what its configuration page shows)."""
         (result,) = self.ws({"type": "energy/validate"})
         return dict(result)
-
-
-def release_of(version: str) -> tuple[int, int]:
-    """Year and month of a Home Assistant version string ("2026.11.0", "2026.3.0b1")."""
-    year, _, rest = version.partition(".")
-    month = rest.partition(".")[0]
-    return (int(year), int(month)) if year.isdigit() and month.isdigit() else (0, 0)
 
 
 async def _ws_calls(url: str, token: str, commands: Sequence[Mapping[str, Any]]) -> list[Any]:

@@ -176,10 +176,9 @@ LOADER_NOTICE: Final = f"We found a custom integration {DOMAIN} which has not be
 
 def integration_problems(config_dir: Path) -> list[str]:
     """Error lines, and warnings naming the integration (deprecations, blocking calls)."""
-    log = (config_dir / "home-assistant.log").read_text(encoding="utf-8", errors="replace")
     return [
         line
-        for line in log.splitlines()
+        for line in log_lines(config_dir)
         if any(level in line for level in (" ERROR ", " CRITICAL ", " WARNING "))
         and DOMAIN in line
         and LOADER_NOTICE not in line
@@ -188,5 +187,12 @@ def integration_problems(config_dir: Path) -> list[str]:
 
 def refused_commands(config_dir: Path) -> list[str]:
     """Error lines of websocket commands Home Assistant refused (the test's own set-up calls)."""
+    return [
+        line for line in log_lines(config_dir) if " ERROR " in line and "handling message" in line
+    ]
+
+
+def log_lines(config_dir: Path) -> list[str]:
+    """Lines of Home Assistant's log in `config_dir`."""
     log = (config_dir / "home-assistant.log").read_text(encoding="utf-8", errors="replace")
-    return [line for line in log.splitlines() if " ERROR " in line and "handling message" in line]
+    return log.splitlines()

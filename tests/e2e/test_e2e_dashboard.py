@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from .browser import OUTPUT, Browser, missing_browser_tools
-from .home import Home, running_home
+from .home import running_home
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -40,12 +40,6 @@ def browser() -> Iterator[Browser]:
         yield browser
     finally:
         browser.close()
-
-
-def _version(home: Home) -> tuple[int, int]:
-    version = str(home.client.request("GET", "/api/config")["version"])
-    year, month = version.split(".")[:2]
-    return int(year), int(month)
 
 
 def _wait(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
@@ -174,5 +168,5 @@ def test_dashboard_in_a_browser(socket_enabled: None, tmp_path: Path, browser: B
             path=str(OUTPUT / "add-dashboard.png"),
         )
         assert "Swiss Meter CII" in dialog["custom_strategies"], dialog  # the module loaded
-        if _version(home) >= LISTED_FROM:
+        if home.client.version() >= LISTED_FROM:
             assert dialog["offered"], dialog
